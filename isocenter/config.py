@@ -1,0 +1,93 @@
+"""Settings, read once from the environment (and CLI flags) into a typed object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(os.environ.get("ISOCENTER_DATA_DIR", "isocenter-data"))
+
+
+class ConfigError(ValueError):
+    """A setting has a value Isocenter cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    base_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    demo: bool = True
+    cors_allowed_origins: tuple[str, ...] = ("*",)
+    default_page_size: int = 50
+    max_page_size: int = 1000
+    data_dir: Path = field(default=DEFAULT_DATA_DIR)
+
+    @property
+    def fhir_base_url(self) -> str:
+        return self.base_url.rstrip("/") + "/fhir"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'isocenter.db'}"
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return _checked(replace(self, **given))  # type: ignore[arg-type]
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _checked(settings: Settings) -> Settings:
+    if not settings.base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"base URL must start with http:// or https://: {settings.base_url!r}"
+        )
+    if not 0 < settings.port < 65536:
+        raise ConfigError(f"port out of range: {settings.port}")
+    if settings.workers < 1:
+        raise ConfigError("workers must be at least 1")
+    if not 0 < settings.default_page_size <= settings.max_page_size:
+        raise ConfigError("default page size must be between 1 and the maximum page size")
+    return settings
+
+
+def load_settings() -> Settings:
+    """Settings from ISOCENTER_* environment variables, with embedded defaults."""
+    origins = os.environ.get("ISOCENTER_CORS_ALLOWED_ORIGINS", "*")
+    settings = Settings(
+        database_url=os.environ.get("ISOCENTER_DATABASE_URL", ""),
+        base_url=os.environ.get("ISOCENTER_BASE_URL", "http://127.0.0.1:8080"),
+        host=os.environ.get("ISOCENTER_HOST", "127.0.0.1"),
+        port=_int("ISOCENTER_PORT", 8080),
+        workers=_int("ISOCENTER_WORKERS", 1),
+        demo=_bool("ISOCENTER_DEMO", True),
+        cors_allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        default_page_size=_int("ISOCENTER_DEFAULT_PAGE_SIZE", 50),
+        max_page_size=_int("ISOCENTER_MAX_PAGE_SIZE", 1000),
+        data_dir=DEFAULT_DATA_DIR,
+    )
+    return _checked(settings)

@@ -1,0 +1,1 @@
+"""Storage: resource tables, version history, search index tables, compartments."""

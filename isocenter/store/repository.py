@@ -1,0 +1,400 @@
+"""The store: read, version-read, history and transactional writes of resources.
+
+Everything above this module (FHIR HTTP, search, ingest) goes through ``Store``; it
+alone knows the table layout. Index rows come from an injected ``Indexer`` so that the
+store never interprets a resource's content.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, tuple_, union_all
+from sqlalchemy import update as sql_update
+
+from isocenter.store import schema
+from isocenter.store.index_rows import Indexer, IndexRows, no_index
+from isocenter.store.instants import now_microseconds, to_instant
+
+_CHUNK = 500
+
+
+class VersionConflict(Exception):
+    """The version a writer expected is not the current one (If-Match failed)."""
+
+    def __init__(self, resource_type: str, id: str, expected: int, current: int | None):
+        super().__init__(f"{resource_type}/{id} is at version {current}, not {expected}")
+        self.resource_type = resource_type
+        self.id = id
+        self.expected = expected
+        self.current = current
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: int
+    deleted: bool
+    content: str | None
+
+    @property
+    def last_updated_instant(self) -> str:
+        return to_instant(self.last_updated)
+
+    def parsed(self) -> dict[str, Any]:
+        if self.content is None:
+            raise ValueError(f"{self.resource_type}/{self.id} has no content (deleted)")
+        parsed: dict[str, Any] = orjson.loads(self.content)
+        return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCursor:
+    """Where a history page ended: the last entry's (lastUpdated, type, id, version)."""
+
+    last_updated: int
+    resource_type: str
+    id: str
+    version_id: int
+
+
+_COLUMNS = ("resource_type", "id", "version_id", "last_updated", "deleted", "content")
+
+
+def _stored(row: Any) -> StoredResource:
+    return StoredResource(
+        row.resource_type,
+        row.id,
+        row.version_id,
+        row.last_updated,
+        bool(row.deleted),
+        row.content,
+    )
+
+
+class Store:
+    """Resources and their history in one SQL database."""
+
+    def __init__(self, engine: Engine, indexer: Indexer = no_index) -> None:
+        self.engine = engine
+        self.indexer = indexer
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def read(self, resource_type: str, id: str) -> StoredResource | None:
+        with self.engine.connect() as conn:
+            return read_current(conn, resource_type, id)
+
+    def vread(self, resource_type: str, id: str, version_id: int) -> StoredResource | None:
+        with self.engine.connect() as conn:
+            current = read_current(conn, resource_type, id)
+            if current is None or current.version_id == version_id:
+                return current if current else None
+            row = conn.execute(
+                select(*[schema.resource_history.c[name] for name in _COLUMNS]).where(
+                    schema.resource_history.c.resource_type == resource_type,
+                    schema.resource_history.c.id == id,
+                    schema.resource_history.c.version_id == version_id,
+                )
+            ).first()
+            return _stored(row) if row else None
+
+    def history(
+        self,
+        resource_type: str | None = None,
+        id: str | None = None,
+        *,
+        since: int | None = None,
+        at: int | None = None,
+        before: HistoryCursor | None = None,
+        res_keys: Any = None,
+        limit: int = 50,
+    ) -> list[StoredResource]:
+        """Versions newest first, for an instance, a type or the whole system.
+
+        ``res_keys`` is an optional SQL selectable of resource keys that limits which
+        resources' histories may be seen (access control passes a compartment here).
+        """
+        query = _history_union(resource_type, id, since, at, res_keys)
+        ordered = query.subquery()
+        order_key = tuple_(
+            ordered.c.last_updated, ordered.c.resource_type, ordered.c.id, ordered.c.version_id
+        )
+        statement = select(*[ordered.c[name] for name in _COLUMNS])
+        if before is not None:
+            statement = statement.where(
+                order_key
+                < tuple_(
+                    before.last_updated, before.resource_type, before.id, before.version_id
+                )
+            )
+        statement = statement.order_by(
+            ordered.c.last_updated.desc(),
+            ordered.c.resource_type.desc(),
+            ordered.c.id.desc(),
+            ordered.c.version_id.desc(),
+        ).limit(limit)
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(statement)]
+
+    def count_history(
+        self,
+        resource_type: str | None = None,
+        id: str | None = None,
+        *,
+        since: int | None = None,
+        at: int | None = None,
+        res_keys: Any = None,
+    ) -> int:
+        from sqlalchemy import func
+
+        query = _history_union(resource_type, id, since, at, res_keys).subquery()
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(query)).scalar_one())
+
+    @contextmanager
+    def writer(self) -> Iterator[Writer]:
+        """A write transaction: everything written in it commits together or not at all."""
+        with self.engine.begin() as conn:
+            yield Writer(conn, self.indexer)
+
+
+def read_current(conn: Connection, resource_type: str, id: str) -> StoredResource | None:
+    row = conn.execute(
+        select(*[schema.resource.c[name] for name in _COLUMNS]).where(
+            schema.resource.c.resource_type == resource_type, schema.resource.c.id == id
+        )
+    ).first()
+    return _stored(row) if row else None
+
+
+def _history_union(
+    resource_type: str | None,
+    id: str | None,
+    since: int | None,
+    at: int | None,
+    res_keys: Any,
+) -> Any:
+    current = schema.resource
+    past = schema.resource_history
+    current_query = select(*[current.c[name] for name in _COLUMNS])
+    past_query = select(*[past.c[name] for name in _COLUMNS])
+    if res_keys is not None:
+        current_query = current_query.where(current.c.res_key.in_(res_keys))
+        past_query = past_query.join(
+            current,
+            (current.c.resource_type == past.c.resource_type) & (current.c.id == past.c.id),
+        ).where(current.c.res_key.in_(res_keys))
+    for table, query_name in ((current, "current"), (past, "past")):
+        conditions = []
+        if resource_type is not None:
+            conditions.append(table.c.resource_type == resource_type)
+        if id is not None:
+            conditions.append(table.c.id == id)
+        if since is not None:
+            conditions.append(table.c.last_updated >= since)
+        if at is not None:
+            conditions.append(table.c.last_updated <= at)
+        if query_name == "current":
+            current_query = current_query.where(*conditions)
+        else:
+            past_query = past_query.where(*conditions)
+    return union_all(current_query, past_query)
+
+
+class Writer:
+    """Writes inside one database transaction; see ``Store.writer``."""
+
+    def __init__(self, conn: Connection, indexer: Indexer) -> None:
+        self.connection = conn
+        self.indexer = indexer
+        # One transaction, one lastUpdated: every version it writes shares the instant.
+        self.now = now_microseconds()
+
+    def read(self, resource_type: str, id: str) -> StoredResource | None:
+        return read_current(self.connection, resource_type, id)
+
+    def create(self, resource: dict[str, Any]) -> StoredResource:
+        """Store a new resource under a server-assigned id."""
+        resource["id"] = str(uuid.uuid4())
+        return self.put(resource)
+
+    def put(
+        self, resource: dict[str, Any], expected_version: int | None = None
+    ) -> StoredResource:
+        """Create or update the resource under its own id (update semantics)."""
+        if expected_version is not None:
+            current = self.read(resource["resourceType"], resource["id"])
+            current_version = current.version_id if current and not current.deleted else None
+            if current_version != expected_version:
+                raise VersionConflict(
+                    resource["resourceType"], resource["id"], expected_version, current_version
+                )
+        return self.put_many([resource])[0]
+
+    def put_many(self, resources: Sequence[dict[str, Any]]) -> list[StoredResource]:
+        """Create or update many resources; a repeated id becomes successive versions."""
+        stored: list[StoredResource] = []
+        batch: list[dict[str, Any]] = []
+        keys: set[tuple[str, str]] = set()
+        for resource in resources:
+            key = (resource["resourceType"], resource["id"])
+            if key in keys or len(batch) >= _CHUNK:
+                stored.extend(self._put_batch(batch))
+                batch, keys = [], set()
+            batch.append(resource)
+            keys.add(key)
+        if batch:
+            stored.extend(self._put_batch(batch))
+        return stored
+
+    def delete(self, resource_type: str, id: str) -> StoredResource | None:
+        """Mark the resource deleted as a new version; None if there was nothing to delete."""
+        current = self.connection.execute(
+            select(
+                schema.resource.c.res_key,
+                schema.resource.c.version_id,
+                schema.resource.c.deleted,
+            ).where(
+                schema.resource.c.resource_type == resource_type, schema.resource.c.id == id
+            )
+        ).first()
+        if current is None or current.deleted:
+            return None
+        self._archive([current.res_key])
+        self._drop_index_rows([current.res_key], keep_compartment=True)
+        version_id = current.version_id + 1
+        self.connection.execute(
+            sql_update(schema.resource)
+            .where(schema.resource.c.res_key == current.res_key)
+            .values(version_id=version_id, last_updated=self.now, deleted=True, content=None)
+        )
+        return StoredResource(resource_type, id, version_id, self.now, True, None)
+
+    def _put_batch(self, resources: list[dict[str, Any]]) -> list[StoredResource]:
+        existing = self._existing(resources)
+        instant = to_instant(self.now)
+        new_rows: list[dict[str, Any]] = []
+        updated_rows: list[dict[str, Any]] = []
+        results: list[StoredResource] = []
+        index_rows: list[IndexRows] = []
+        for resource in resources:
+            key = (resource["resourceType"], resource["id"])
+            res_key, old_version = existing.get(key, (None, 0))
+            version_id = old_version + 1
+            meta = dict(resource.get("meta") or {})
+            meta["versionId"] = str(version_id)
+            meta["lastUpdated"] = instant
+            resource["meta"] = meta
+            content = orjson.dumps(resource).decode()
+            index_rows.append(self.indexer(resource))
+            row = {
+                "resource_type": key[0],
+                "id": key[1],
+                "version_id": version_id,
+                "last_updated": self.now,
+                "deleted": False,
+                "content": content,
+            }
+            if res_key is None:
+                new_rows.append(row)
+            else:
+                updated_rows.append({**row, "key": res_key})
+            results.append(StoredResource(key[0], key[1], version_id, self.now, False, content))
+
+        updated_keys = [row["key"] for row in updated_rows]
+        if updated_keys:
+            self._archive(updated_keys)
+            self._drop_index_rows(updated_keys, keep_compartment=False)
+            self.connection.execute(
+                sql_update(schema.resource)
+                .where(schema.resource.c.res_key == bindparam("key"))
+                .values(
+                    version_id=bindparam("version_id"),
+                    last_updated=bindparam("last_updated"),
+                    deleted=bindparam("deleted"),
+                    content=bindparam("content"),
+                ),
+                updated_rows,
+            )
+        new_keys = self._insert_new(new_rows)
+        key_of = {(row["resource_type"], row["id"]): row["key"] for row in updated_rows}
+        key_of.update(new_keys)
+        self._insert_index_rows(resources, index_rows, key_of)
+        return results
+
+    def _existing(
+        self, resources: list[dict[str, Any]]
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        wanted = [(r["resourceType"], r["id"]) for r in resources]
+        table = schema.resource
+        rows = self.connection.execute(
+            select(
+                table.c.resource_type, table.c.id, table.c.res_key, table.c.version_id
+            ).where(tuple_(table.c.resource_type, table.c.id).in_(wanted))
+        )
+        return {(row.resource_type, row.id): (row.res_key, row.version_id) for row in rows}
+
+    def _insert_new(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+        if not rows:
+            return {}
+        result = self.connection.execute(
+            insert(schema.resource).returning(
+                schema.resource.c.res_key, sort_by_parameter_order=True
+            ),
+            rows,
+        )
+        keys = [row.res_key for row in result]
+        return {
+            (row["resource_type"], row["id"]): key for row, key in zip(rows, keys, strict=True)
+        }
+
+    def _archive(self, res_keys: list[int]) -> None:
+        current = schema.resource
+        self.connection.execute(
+            insert(schema.resource_history).from_select(
+                list(_COLUMNS),
+                select(*[current.c[name] for name in _COLUMNS]).where(
+                    current.c.res_key.in_(res_keys)
+                ),
+            )
+        )
+
+    def _drop_index_rows(self, res_keys: list[int], *, keep_compartment: bool) -> None:
+        tables: Iterable[Any] = schema.INDEX_TABLES.values()
+        if not keep_compartment:
+            tables = [*tables, schema.compartment]
+        for table in tables:
+            self.connection.execute(delete(table).where(table.c.res_key.in_(res_keys)))
+
+    def _insert_index_rows(
+        self,
+        resources: list[dict[str, Any]],
+        index_rows: list[IndexRows],
+        key_of: dict[tuple[str, str], int],
+    ) -> None:
+        by_table: dict[str, list[dict[str, Any]]] = {kind: [] for kind in schema.INDEX_TABLES}
+        compartment_rows: list[dict[str, Any]] = []
+        for resource, rows in zip(resources, index_rows, strict=True):
+            resource_type = resource["resourceType"]
+            res_key = key_of[(resource_type, resource["id"])]
+            for kind, kind_rows in rows.by_kind().items():
+                target = by_table[kind]
+                for row in kind_rows:
+                    target.append({**row, "res_key": res_key, "resource_type": resource_type})
+            for patient_id in rows.patients:
+                compartment_rows.append({"res_key": res_key, "patient_id": patient_id})
+        for kind, table_rows in by_table.items():
+            if table_rows:
+                self.connection.execute(insert(schema.INDEX_TABLES[kind]), table_rows)
+        if compartment_rows:
+            self.connection.execute(insert(schema.compartment), compartment_rows)
