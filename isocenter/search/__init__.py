@@ -1,0 +1,1 @@
+"""FHIR search: parameter registry, indexing of resources, query parsing and SQL building."""
