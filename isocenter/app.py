@@ -1,0 +1,180 @@
+"""The ASGI application: the store, the search engine and the FHIR routes, wired once.
+
+``create_app`` builds the Starlette app; ``run`` migrates the database, loads the demo
+cohort into an empty store and serves with uvicorn (several workers through an import
+string and a factory that reads the settings from ISOCENTER_* variables).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from isocenter.config import Settings, load_settings
+from isocenter.fhir.context import FhirContext
+from isocenter.fhir.errors import EXCEPTION_HANDLERS
+from isocenter.fhir.middleware import AccessLogMiddleware
+from isocenter.fhir.routes import fhir_routes
+from isocenter.store.engine import make_engine, migrate
+from isocenter.store.repository import Store
+
+EXPOSED_HEADERS = ["Location", "ETag", "Content-Location", "Last-Modified"]
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
+    """The Isocenter ASGI app; ``engine`` (already migrated) is for tests."""
+    settings = settings or load_settings()
+    if engine is None:
+        engine = make_engine(settings.resolved_database_url())
+        migrate(engine)
+    app = Starlette(
+        routes=fhir_routes(),
+        middleware=_middleware(settings),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    )
+    app.state.fhir = fhir_context(settings, engine)
+    return app
+
+
+def _optional(module: str, name: str) -> Any:
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def fhir_context(settings: Settings, engine: Engine) -> FhirContext:
+    from isocenter.search.definitions import load_registry
+
+    process_bundle = _optional("isocenter.ingest.bundle", "process_bundle")
+    search_engine = _optional("isocenter.search.engine", "SearchEngine")
+    make_indexer = _optional("isocenter.search.indexer", "make_indexer")
+    registry = load_registry()
+    store = Store(engine, make_indexer(registry)) if make_indexer else Store(engine)
+    search = None
+    if search_engine is not None:
+        search = search_engine(
+            store,
+            registry,
+            fhir_base_url=settings.fhir_base_url,
+            default_count=settings.default_page_size,
+            max_count=settings.max_page_size,
+        )
+    return FhirContext(
+        settings=settings,
+        store=store,
+        resource_types=registry.resource_types(),
+        registry=registry,
+        search=search,
+        process_bundle=process_bundle,
+    )
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    return [
+        Middleware(AccessLogMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_allowed_origins),
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=EXPOSED_HEADERS,
+        ),
+    ]
+
+
+def app_from_environment() -> Starlette:
+    """The factory uvicorn's workers call: settings come from ISOCENTER_* variables."""
+    return create_app(load_settings())
+
+
+def run(settings: Settings) -> None:
+    """``isocenter serve``: migrate, load the demo cohort into an empty store, serve."""
+    import uvicorn
+
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+    if settings.demo:
+        load_demo(settings, engine)
+    engine.dispose()
+    log_config = _log_config()
+    if settings.workers > 1:
+        _export(settings)
+        uvicorn.run(
+            "isocenter.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            access_log=False,
+            log_config=log_config,
+        )
+        return
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_config=log_config,
+    )
+
+
+def load_demo(settings: Settings, engine: Engine) -> dict[str, int]:
+    """Load the demo cohort when the store is empty; print what was loaded."""
+    context = fhir_context(settings, engine)
+    if context.store.history(limit=1):
+        return {}
+    from isocenter.ingest.demo import demo_bundles
+
+    counts: Counter[str] = Counter()
+    for bundle in demo_bundles():
+        context.process_bundle(
+            context.store, context.search, bundle, fhir_base_url=settings.fhir_base_url
+        )
+        for entry in bundle.get("entry", []):
+            counts[entry["resource"]["resourceType"]] += 1
+    total = sum(counts.values())
+    print(f"Loaded the demo cohort: {total} resources")
+    for resource_type, count in sorted(counts.items()):
+        print(f"  {resource_type:<24} {count:>6}")
+    return dict(counts)
+
+
+def _export(settings: Settings) -> None:
+    """Hand the settings to worker processes through the environment."""
+    os.environ.update(
+        {
+            "ISOCENTER_DATABASE_URL": settings.resolved_database_url(),
+            "ISOCENTER_BASE_URL": settings.base_url,
+            "ISOCENTER_CORS_ALLOWED_ORIGINS": ",".join(settings.cors_allowed_origins),
+            "ISOCENTER_DEFAULT_PAGE_SIZE": str(settings.default_page_size),
+            "ISOCENTER_MAX_PAGE_SIZE": str(settings.max_page_size),
+            "ISOCENTER_DEMO": "false",
+        }
+    )
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the ``isocenter`` loggers at INFO on the same handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["isocenter"] = {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
+
+
+logging.getLogger("isocenter").addHandler(logging.NullHandler())

@@ -1,0 +1,72 @@
+"""The FHIR route table, read like the spec's list of interactions (R4 http.html#summary).
+
+Each path maps HTTP methods to an interaction; a method the path does not take gets 405
+with Allow. Interactions are plain functions of a ``Call``; the dispatcher negotiates the
+format, reads the body, and runs the interaction in the thread pool (they use the
+blocking store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from isocenter.fhir import capability, history, interactions, searchset, transaction
+from isocenter.fhir.context import Call, FhirContext
+from isocenter.fhir.negotiation import negotiate
+
+Interaction = Callable[[Call], Response]
+
+_WITH_BODY = {"POST", "PUT"}
+
+
+def _endpoint(methods: dict[str, Interaction]) -> Callable[[Request], object]:
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        interaction = methods[method]
+        params = request.query_params.multi_items()
+        fmt = negotiate(
+            request.headers.get("accept"), _first(params, "_format"), _first(params, "_pretty")
+        )
+        body = await request.body() if method in _WITH_BODY else b""
+        context: FhirContext = request.app.state.fhir
+        call = Call(request, context, fmt, params, body)
+        return await run_in_threadpool(interaction, call)
+
+    return endpoint
+
+
+def _first(params: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in params:
+        if key == name:
+            return value
+    return None
+
+
+def route(path: str, **methods: Interaction) -> Route:
+    return Route(path, _endpoint(methods), methods=list(methods))
+
+
+def fhir_routes(prefix: str = "/fhir") -> list[BaseRoute]:
+    """Order matters: literal segments (metadata, _history, _search) before ids."""
+    return [
+        route(f"{prefix}/metadata", GET=capability.metadata),
+        route(f"{prefix}/_history", GET=history.system_history),
+        route(prefix, POST=transaction.transaction),
+        route(f"{prefix}/", POST=transaction.transaction),
+        route(f"{prefix}/{{type}}/_history", GET=history.type_history),
+        route(f"{prefix}/{{type}}/_search", POST=searchset.search_type_post),
+        route(f"{prefix}/{{type}}", GET=searchset.search_type, POST=interactions.create),
+        route(f"{prefix}/{{type}}/{{id}}/_history", GET=history.instance_history),
+        route(f"{prefix}/{{type}}/{{id}}/_history/{{vid}}", GET=interactions.vread),
+        route(
+            f"{prefix}/{{type}}/{{id}}",
+            GET=interactions.read,
+            PUT=interactions.update,
+            DELETE=interactions.delete,
+        ),
+    ]
