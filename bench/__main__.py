@@ -1,0 +1,228 @@
+"""``python -m bench``: data, load, read and search figures beside same-run baselines.
+
+Phases (each bounded in count and time): make the data (copies of the Synthea bundles),
+load it with ``isocenter load`` into a fresh database and INSERT it plainly into another,
+read by id with wrk against the server beside a constant body, time the typical searches
+beside a bare SQL fetch, then print the table and write bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bench import report
+from bench.databases import (
+    DEFAULT_POSTGRES_URL,
+    fresh_database,
+    on_disk_bytes,
+    sqlite_url,
+    stored_rows,
+    with_database_name,
+)
+from bench.loading import bundle_files, plain_insert, run_loader
+from bench.multiplier import (
+    copies_needed,
+    read_sources,
+    unique_resources,
+    write_copies,
+)
+from bench.processes import Server, free_port, peak_rss_bytes
+from bench.reads import constant_body, require_wrk, run_wrk, sample_reads
+from bench.searches import patient_facts, run_searches
+from isocenter.store.engine import make_engine
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+SHARED_DATA = Path(os.environ.get("ISOCENTER_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--postgres", action="store_true", help="Run on PostgreSQL.")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="Database to recreate for the run (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--resources",
+        type=int,
+        default=250_000,
+        help="At least this many resources (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--read-seconds",
+        type=int,
+        default=15,
+        help="wrk duration per read measurement (default: %(default)s).",
+    )
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--read-ids",
+        type=int,
+        default=5000,
+        help="Random existing ids the reads pick from (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=200,
+        help="Runs per search query kind (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--load-timeout",
+        type=int,
+        default=900,
+        help="Seconds before the load is stopped (default: %(default)s).",
+    )
+    parser.add_argument("--out", type=Path, default=BENCH / "out")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=BENCH / "RESULTS.md",
+        help="Markdown file to write ('-' for none).",
+    )
+    return parser.parse_args(argv)
+
+
+def make_data(out: Path, target: int) -> tuple[Path, int]:
+    started = time.perf_counter()
+    sources = read_sources(SHARED_DATA)
+    per_copy = unique_resources(sources)
+    copies = copies_needed(target, per_copy)
+    data = out / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    files = list(write_copies(sources, copies, data))
+    size = sum(path.stat().st_size for path in files)
+    print(
+        f"data: {copies} copies x {len(sources)} bundles = {len(files)} files, "
+        f"{copies * per_copy:,} distinct resources, {report.megabytes(size)}, "
+        f"{time.perf_counter() - started:.1f} s -> {data}",
+        flush=True,
+    )
+    return data, copies
+
+
+def database_urls(args: argparse.Namespace) -> tuple[str, str]:
+    if args.postgres:
+        return args.postgres_url, with_database_name(args.postgres_url, "isocenter_bench_plain")
+    return sqlite_url(args.out / "isocenter.db"), sqlite_url(args.out / "plain.db")
+
+
+def measure_load(
+    data: Path, url: str, plain_url: str, args: argparse.Namespace, found: report.Report
+) -> bool:
+    print(f"load: isocenter load {data} ...", flush=True)
+    log = args.out / "load.log"
+    loaded, finished = run_loader(
+        data, fresh_database(url), log_path=log, timeout_seconds=args.load_timeout
+    )
+    if finished.exit_code != 0:
+        found.note(f"isocenter load exited {finished.exit_code}; see {log}")
+    plain = plain_insert(bundle_files(data), fresh_database(plain_url))
+    for row in report.load_rows(loaded, plain):
+        found.add(row)
+    size = on_disk_bytes(url)
+    if size is not None:
+        found.note(f"database file after load: {report.megabytes(size)}")
+    engine = make_engine(url)
+    rows = stored_rows(engine)
+    engine.dispose()
+    found.note("rows after load: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+    return loaded.resources > 0
+
+
+def measure_server(
+    url: str, copies: int, args: argparse.Namespace, found: report.Report
+) -> None:
+    engine = make_engine(url)
+    sample = sample_reads(engine, args.read_ids, seed=3)
+    (args.out / "read-paths.txt").write_text(
+        "".join(f"/fhir/{resource_type}/{id}\n" for resource_type, id, _ in sample)
+    )
+    (args.out / "constant-path.txt").write_text("/bench/constant\n")
+    (args.out / "constant.json").write_bytes(constant_body(engine, sample))
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(
+        os.environ,
+        ISOCENTER_DATABASE_URL=url,
+        ISOCENTER_PORT=str(port),
+        ISOCENTER_BASE_URL=base,
+        ISOCENTER_DEMO="false",
+        ISOCENTER_BENCH_CONSTANT_BODY=str(args.out / "constant.json"),
+    )
+    server = Server(
+        [sys.executable, "-m", "bench.app"], env=env, log_path=args.out / "server.log"
+    )
+    server.start(f"{base}/fhir/metadata", timeout_seconds=120)
+    try:
+        _reads(base, args, found)
+        _searches(base, engine, copies, args, found)
+        found.add(report.server_rss_row(peak_rss_bytes(server.pid)))
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+def _reads(base: str, args: argparse.Namespace, found: report.Report) -> None:
+    reads_file, constant_file = args.out / "read-paths.txt", args.out / "constant-path.txt"
+    print(
+        f"reads: wrk {args.connections} connections, {args.read_seconds} s each ...", flush=True
+    )
+    for paths in (reads_file, constant_file):
+        run_wrk(base, paths, connections=args.connections, seconds=3)
+    reads = run_wrk(base, reads_file, connections=args.connections, seconds=args.read_seconds)
+    constant = run_wrk(
+        base, constant_file, connections=args.connections, seconds=args.read_seconds
+    )
+    for row in report.read_rows(reads, constant, args.connections):
+        found.add(row)
+
+
+def _searches(
+    base: str, engine: object, copies: int, args: argparse.Namespace, found: report.Report
+) -> None:
+    print(f"searches: {args.runs} runs per query kind ...", flush=True)
+    facts = [patient_facts(source) for source in read_sources(SHARED_DATA)]
+    with httpx.Client(timeout=30) as client:
+        figures = run_searches(
+            client, f"{base}/fhir", engine, facts, copies=copies, runs=args.runs
+        )
+    for row in report.search_rows(figures):
+        found.add(row)
+    found.note("search examples: " + "; ".join(f.example.removeprefix(base) for f in figures))
+
+
+def main(argv: list[str]) -> int:
+    args = arguments(argv)
+    started = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+    require_wrk()
+    url, plain_url = database_urls(args)
+    found = report.Report(
+        database="PostgreSQL" if args.postgres else "SQLite (file, WAL)",
+        command="python -m bench " + " ".join(argv),
+    )
+    data, copies = make_data(args.out, args.resources)
+    if measure_load(data, url, plain_url, args, found):
+        measure_server(url, copies, args, found)
+    found.note(f"whole run: {time.perf_counter() - started:.0f} s")
+    if str(args.results) != "-":
+        args.results.write_text(report.markdown(found), encoding="utf-8")
+        print(f"results written to {args.results}")
+    failed = [row.what for row in found.rows if row.passed is False]
+    print("targets:", "all met" if not failed else "missed: " + "; ".join(failed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

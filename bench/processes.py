@@ -1,0 +1,104 @@
+"""Child processes the benchmark runs: timed, bounded, and measured for peak memory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Finished:
+    exit_code: int
+    seconds: float
+    peak_rss_bytes: int
+
+
+def run_measured(
+    command: list[str], *, env: dict[str, str], log_path: Path, timeout_seconds: float
+) -> Finished:
+    """Run ``command`` to its end; its wall time and peak RSS (the kernel's ru_maxrss)."""
+    with log_path.open("wb") as log:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = started + timeout_seconds
+        while True:
+            # wait4 reaps the child and hands back its own resource usage.
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                seconds = time.perf_counter() - started
+                child.returncode = os.waitstatus_to_exitcode(status)
+                return Finished(child.returncode, seconds, usage.ru_maxrss * 1024)
+            if time.perf_counter() > deadline:
+                child.kill()
+                raise TimeoutError(f"{command[0]} ran past {timeout_seconds:.0f} s")
+            time.sleep(0.05)
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """The peak resident set size of a running process (VmHWM in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """A server child process, started and stopped by the benchmark."""
+
+    def __init__(self, command: list[str], *, env: dict[str, str], log_path: Path) -> None:
+        self.command = command
+        self.env = env
+        self.log_path = log_path
+        self.child: subprocess.Popen[bytes] | None = None
+
+    def start(self, ready_url: str, timeout_seconds: float) -> None:
+        log = self.log_path.open("wb")
+        self.child = subprocess.Popen(
+            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self.child.poll() is not None:
+                raise RuntimeError(f"server exited with {self.child.returncode}: {self.tail()}")
+            try:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"server not ready in {timeout_seconds:.0f} s: {self.tail()}")
+
+    @property
+    def pid(self) -> int:
+        if self.child is None:
+            raise RuntimeError("server not started")
+        return self.child.pid
+
+    def stop(self) -> None:
+        if self.child is None or self.child.poll() is not None:
+            return
+        self.child.send_signal(signal.SIGINT)
+        try:
+            self.child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
+            self.child.wait()
+
+    def tail(self, characters: int = 2000) -> str:
+        return self.log_path.read_text(errors="replace")[-characters:]
