@@ -11,22 +11,25 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import Engine
 
-from bench import report
+from bench import profiling, report
 from bench.databases import (
     DEFAULT_POSTGRES_URL,
     fresh_database,
     on_disk_bytes,
+    reader_engine,
     sqlite_url,
     stored_rows,
     with_database_name,
 )
-from bench.loading import bundle_files, plain_insert, run_loader
+from bench.loading import bundle_files, isocenter_command, plain_insert, run_loader
 from bench.multiplier import (
     copies_needed,
     read_sources,
@@ -36,7 +39,6 @@ from bench.multiplier import (
 from bench.processes import Server, free_port, peak_rss_bytes
 from bench.reads import constant_body, require_wrk, run_wrk, sample_reads
 from bench.searches import patient_facts, run_searches
-from isocenter.store.engine import make_engine
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -81,6 +83,12 @@ def arguments(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=900,
         help="Seconds before the load is stopped (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="Afterwards, sample the loader (3 copies) and the server (reads, searches) "
+        "with py-spy and add where the time goes to the results.",
     )
     parser.add_argument("--out", type=Path, default=BENCH / "out")
     parser.add_argument(
@@ -132,7 +140,7 @@ def measure_load(
     size = on_disk_bytes(url)
     if size is not None:
         found.note(f"database file after load: {report.megabytes(size)}")
-    engine = make_engine(url)
+    engine = reader_engine(url)
     rows = stored_rows(engine)
     engine.dispose()
     found.note("rows after load: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
@@ -142,7 +150,7 @@ def measure_load(
 def measure_server(
     url: str, copies: int, args: argparse.Namespace, found: report.Report
 ) -> None:
-    engine = make_engine(url)
+    engine = reader_engine(url)
     sample = sample_reads(engine, args.read_ids, seed=3)
     (args.out / "read-paths.txt").write_text(
         "".join(f"/fhir/{resource_type}/{id}\n" for resource_type, id, _ in sample)
@@ -168,6 +176,8 @@ def measure_server(
         _reads(base, args, found)
         _searches(base, engine, copies, args, found)
         found.add(report.server_rss_row(peak_rss_bytes(server.pid)))
+        if args.profile:
+            _profile_server(server, base, engine, copies, args, found)
     finally:
         server.stop()
         engine.dispose()
@@ -202,6 +212,45 @@ def _searches(
     found.note("search examples: " + "; ".join(f.example.removeprefix(base) for f in figures))
 
 
+def _profile_server(
+    server: Server,
+    base: str,
+    engine: Engine,
+    copies: int,
+    args: argparse.Namespace,
+    found: report.Report,
+) -> None:
+    print("profile: server under reads, then under searches ...", flush=True)
+    raw = args.out / "profile-reads.txt"
+    sampler = profiling.record_pid(server.pid, raw, args.read_seconds)
+    run_wrk(
+        base,
+        args.out / "read-paths.txt",
+        connections=args.connections,
+        seconds=args.read_seconds,
+    )
+    sampler.wait(timeout=60)
+    found.sections.append(profiling.summarize("Server during reads by id", raw).markdown())
+
+    raw = args.out / "profile-searches.txt"
+    sampler = profiling.record_pid(server.pid, raw, 30)
+    facts = [patient_facts(source) for source in read_sources(SHARED_DATA)]
+    with httpx.Client(timeout=30) as client:
+        run_searches(client, f"{base}/fhir", engine, facts, copies=copies, runs=40)
+    sampler.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
+    sampler.wait(timeout=60)
+    found.sections.append(profiling.summarize("Server during searches", raw).markdown())
+
+
+def profile_load(data: Path, url: str, args: argparse.Namespace, found: report.Report) -> None:
+    print("profile: isocenter load of 3 copies ...", flush=True)
+    raw = args.out / "profile-load.txt"
+    folders = sorted(path for path in data.iterdir() if path.is_dir())[:3]
+    command = [isocenter_command(), "load", "--quiet", "--database-url", fresh_database(url)]
+    profiling.record_command([*command, *map(str, folders)], raw, args.load_timeout)
+    found.sections.append(profiling.summarize("isocenter load (3 copies)", raw).markdown())
+
+
 def main(argv: list[str]) -> int:
     args = arguments(argv)
     started = time.perf_counter()
@@ -215,6 +264,13 @@ def main(argv: list[str]) -> int:
     data, copies = make_data(args.out, args.resources)
     if measure_load(data, url, plain_url, args, found):
         measure_server(url, copies, args, found)
+    if args.profile:
+        profile_url = (
+            with_database_name(url, "isocenter_bench_profile")
+            if args.postgres
+            else sqlite_url(args.out / "profile.db")
+        )
+        profile_load(data, profile_url, args, found)
     found.note(f"whole run: {time.perf_counter() - started:.0f} s")
     if str(args.results) != "-":
         args.results.write_text(report.markdown(found), encoding="utf-8")

@@ -35,6 +35,11 @@ def fresh_database(url: str) -> str:
     return url
 
 
+def reader_engine(url: str) -> Engine:
+    """A plain engine for the benchmark's own reads (no BEGIN IMMEDIATE write lock)."""
+    return create_engine(url)
+
+
 def with_database_name(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert
 
-from bench.databases import stored_resources
+from bench.databases import reader_engine, stored_resources
 from bench.processes import Finished, run_measured
 from isocenter.store.engine import make_engine
 
@@ -53,7 +53,7 @@ def run_loader(
         log_path=log_path,
         timeout_seconds=timeout_seconds,
     )
-    engine = make_engine(database_url)
+    engine = reader_engine(database_url)
     try:
         resources = stored_resources(engine)
     finally:

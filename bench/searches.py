@@ -170,6 +170,7 @@ def run_searches(
                 ids = _matched_ids(response.content)
                 started = time.perf_counter()
                 rows = conn.execute(statement, {"ids": ids}).all()
+                conn.rollback()
                 sql_ms = (time.perf_counter() - started) * 1000
                 if index < warmup:
                     continue
