@@ -1,0 +1,319 @@
+"""``isocenter load``: Bundle, resource and NDJSON files (or folders of them) into the store.
+
+- ``.json``: a Bundle (see ``bundle.load_bundle``: one transaction per file) or a single
+  resource (stored under its id). ``.ndjson`` / ``.ndjson.gz``: one resource a line,
+  written a few thousand lines per transaction. Folders are walked recursively in sorted
+  order. JSON files that are not FHIR (no resourceType: package.json, MANIFEST.json) and
+  NDJSON files whose first line is not a resource (an export's log.ndjson) are skipped
+  with a note, which is not a failure.
+- Conditional references (``Practitioner?identifier=...``) resolve against the store,
+  including everything loaded earlier in the same run. A resource whose target has not
+  been loaded yet (Bulk Data files come in name order, Encounter before Practitioner)
+  waits; after the last file the waiting ones are tried again until nothing more
+  resolves, and what is left is reported as an error.
+- Errors are reported as ``file:line`` (NDJSON) or ``file: Bundle.entry[i]`` with the
+  reason; a failed Bundle leaves nothing of itself behind and the other files still load.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
+
+from isocenter.config import Settings
+from isocenter.ingest.bundle import load_bundle
+from isocenter.ingest.ndjson import first_line_is_fhir, is_ndjson, read_lines
+from isocenter.ingest.references import (
+    ConditionalReferences,
+    IdMatcher,
+    first_unresolved,
+    no_match,
+    write_in_waves,
+)
+from isocenter.ingest.validation import check_resource
+from isocenter.outcomes import OperationOutcomeError
+from isocenter.store.repository import Store
+
+NDJSON_LINES_PER_TRANSACTION = 2000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Where (``file:line`` or ``file: Bundle.entry[i]``) and why."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+@dataclass
+class LoadReport:
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+    files: int = 0
+    seconds: float = 0.0
+
+    @property
+    def resources(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def per_second(self) -> float:
+        return self.resources / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class _Pending:
+    """A resource (an NDJSON line or a single-resource file) waiting to be written."""
+
+    where: str
+    resource: dict[str, Any]
+    holders: list[dict[str, Any]]
+
+
+class Loader:
+    """Loads files into ``store``; one Loader keeps one run's conditional-reference cache."""
+
+    def __init__(
+        self,
+        store: Store,
+        search: IdMatcher,
+        *,
+        resource_types: Collection[str],
+        fhir_base_url: str,
+        progress: bool = False,
+    ) -> None:
+        self.store = store
+        self.search = search
+        self.resource_types = resource_types
+        self.fhir_base_url = fhir_base_url
+        self.progress = progress
+        self.references = ConditionalReferences(search, resource_types)
+        self.report = LoadReport()
+        self.waiting: list[_Pending] = []
+
+    def load(self, paths: Iterable[str | Path]) -> LoadReport:
+        started = time.perf_counter()
+        files = list(_files(paths))
+        total = sum(path.stat().st_size for path in files)
+        with tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            disable=not (self.progress and sys.stderr.isatty()),
+            file=sys.stderr,
+        ) as bar:
+            for path in files:
+                self._load_file(path)
+                bar.update(path.stat().st_size)
+        self._retry_waiting()
+        self.report.files = len(files)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _load_file(self, path: Path) -> None:
+        try:
+            if is_ndjson(path):
+                self._load_ndjson(path)
+            else:
+                self._load_json(path)
+        except OSError as error:
+            self._error(str(path), f"cannot read: {error}")
+        except SQLAlchemyError as error:
+            self._error(str(path), f"database error, nothing of this file kept: {error}")
+
+    def _load_json(self, path: Path) -> None:
+        try:
+            value = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as error:
+            self._error(str(path), f"invalid JSON: {error}")
+            return
+        if not isinstance(value, dict) or "resourceType" not in value:
+            self.report.skipped.append(
+                Problem(str(path), "not a FHIR resource (no resourceType)")
+            )
+            return
+        if value["resourceType"] == "Bundle":
+            self._load_bundle(path, value)
+            return
+        try:
+            holders = check_resource(value, self.resource_types)
+        except OperationOutcomeError as error:
+            self._error(str(path), error.diagnostics)
+            return
+        self._write([_Pending(str(path), value, holders)])
+
+    def _load_bundle(self, path: Path, bundle: dict[str, Any]) -> None:
+        try:
+            result = load_bundle(
+                self.store,
+                self.search,
+                bundle,
+                fhir_base_url=self.fhir_base_url,
+                references=self.references,
+            )
+        except OperationOutcomeError as error:
+            self._error(str(path), error.diagnostics)
+            return
+        for entry in result.response["entry"]:
+            outcome = entry["response"].get("outcome")
+            if outcome:
+                self._error(str(path), outcome["issue"][0]["diagnostics"])
+        self.report.counts.update(stored.resource_type for stored in result.written)
+
+    def _load_ndjson(self, path: Path) -> None:
+        if not first_line_is_fhir(path):
+            self.report.skipped.append(
+                Problem(str(path), "not FHIR NDJSON (its first line has no resourceType)")
+            )
+            return
+        for chunk in _chunks(self._parsed_lines(path), NDJSON_LINES_PER_TRANSACTION):
+            self._write(chunk)
+
+    def _parsed_lines(self, path: Path) -> Iterator[_Pending]:
+        for number, line in read_lines(path):
+            where = f"{path}:{number}"
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                self._error(where, f"invalid JSON: {error}")
+                continue
+            try:
+                holders = check_resource(value, self.resource_types)
+            except OperationOutcomeError as error:
+                self._error(where, error.diagnostics)
+                continue
+            yield _Pending(where, value, holders)
+
+    def _write(self, pending: list[_Pending]) -> None:
+        """Write what resolves now in one transaction; keep the rest waiting."""
+        written: Counter[str] = Counter()
+        with self.store.writer() as writer:
+
+            def put(ready: list[_Pending]) -> None:
+                stored = writer.put_many([item.resource for item in ready])
+                written.update(version.resource_type for version in stored)
+
+            left = write_in_waves(
+                pending,
+                _holders_of,
+                put,
+                self.references,
+                writer.connection,
+                self._refused,
+            )
+        self.report.counts.update(written)
+        self.waiting.extend(left)
+
+    def _retry_waiting(self) -> None:
+        """After the last file: targets of the waiting references may now be loaded."""
+        waiting, self.waiting = self.waiting, []
+        if waiting:
+            self._write(waiting)
+        for item in self.waiting:
+            reference = first_unresolved(item.holders) or "?"
+            self._error(item.where, no_match(reference).diagnostics)
+        self.waiting = []
+
+    def _refused(self, item: _Pending, error: OperationOutcomeError) -> None:
+        self._error(item.where, error.diagnostics)
+
+    def _error(self, where: str, reason: str) -> None:
+        self.report.errors.append(Problem(where, reason))
+
+
+def _holders_of(item: _Pending) -> list[dict[str, Any]]:
+    return item.holders
+
+
+def _files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            yield from sorted(
+                found for found in path.rglob("*") if found.is_file() and _loadable(found)
+            )
+        else:
+            yield path
+
+
+def _loadable(path: Path) -> bool:
+    return path.suffix == ".json" or is_ndjson(path)
+
+
+def _chunks(items: Iterable[_Pending], size: int) -> Iterator[list[_Pending]]:
+    chunk: list[_Pending] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def summary(report: LoadReport) -> list[str]:
+    """The counts table and totals, as printed at the end of ``isocenter load``."""
+    lines = [f"{'resource type':<32} {'written':>9}"]
+    for resource_type, count in sorted(report.counts.items()):
+        lines.append(f"{resource_type:<32} {count:>9}")
+    lines.append(f"{'total':<32} {report.resources:>9}")
+    lines.append(
+        f"{report.files} files in {report.seconds:.1f} s, "
+        f"{report.per_second:,.0f} resources/s; "
+        f"{len(report.errors)} errors, {len(report.skipped)} skipped"
+    )
+    if report.errors:
+        lines.append("failed items were not stored; everything else was loaded")
+    return lines
+
+
+def load_paths(
+    settings: Settings,
+    paths: list[str],
+    *,
+    progress: bool = True,
+    echo: Callable[..., Any] = click.echo,
+) -> int:
+    """Load ``paths`` into the store ``settings`` names; 0 when all loaded, else 1."""
+    from isocenter.search.definitions import load_registry
+    from isocenter.search.engine import SearchEngine
+    from isocenter.search.indexer import make_indexer
+    from isocenter.store.engine import make_engine, migrate
+
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        migrate(engine)
+        registry = load_registry()
+        store = Store(engine, make_indexer(registry))
+        search = SearchEngine(store, registry, fhir_base_url=settings.fhir_base_url)
+        loader = Loader(
+            store,
+            search,
+            resource_types=registry.resource_types(),
+            fhir_base_url=settings.fhir_base_url,
+            progress=progress,
+        )
+        report = loader.load(paths)
+    finally:
+        engine.dispose()
+    for problem in report.skipped:
+        echo(f"skipped {problem}", err=True)
+    for problem in report.errors:
+        echo(f"error {problem}", err=True)
+    for line in summary(report):
+        echo(line)
+    return 1 if report.errors else 0
