@@ -23,6 +23,10 @@ from isocenter.fhir.context import FhirContext
 from isocenter.fhir.errors import EXCEPTION_HANDLERS
 from isocenter.fhir.middleware import AccessLogMiddleware
 from isocenter.fhir.routes import fhir_routes
+from isocenter.ingest.bundle import process_bundle
+from isocenter.search.definitions import load_registry
+from isocenter.search.engine import SearchEngine
+from isocenter.search.indexer import make_indexer
 from isocenter.store.engine import make_engine, migrate
 from isocenter.store.repository import Store
 
@@ -44,32 +48,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     return app
 
 
-def _optional(module: str, name: str) -> Any:
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 def fhir_context(settings: Settings, engine: Engine) -> FhirContext:
-    from isocenter.search.definitions import load_registry
-
-    process_bundle = _optional("isocenter.ingest.bundle", "process_bundle")
-    search_engine = _optional("isocenter.search.engine", "SearchEngine")
-    make_indexer = _optional("isocenter.search.indexer", "make_indexer")
+    """The parts every FHIR interaction uses, over one engine."""
     registry = load_registry()
-    store = Store(engine, make_indexer(registry)) if make_indexer else Store(engine)
-    search = None
-    if search_engine is not None:
-        search = search_engine(
-            store,
-            registry,
-            fhir_base_url=settings.fhir_base_url,
-            default_count=settings.default_page_size,
-            max_count=settings.max_page_size,
-        )
+    store = Store(engine, make_indexer(registry, settings.fhir_base_url))
+    search = SearchEngine(
+        store,
+        registry,
+        fhir_base_url=settings.fhir_base_url,
+        default_count=settings.default_page_size,
+        max_count=settings.max_page_size,
+    )
     return FhirContext(
         settings=settings,
         store=store,

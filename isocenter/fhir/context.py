@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,13 @@ from isocenter.config import Settings
 from isocenter.fhir.bodies import check_id
 from isocenter.fhir.negotiation import Format
 from isocenter.outcomes import not_supported, unknown_type
+from isocenter.search.definitions import Registry
+from isocenter.search.engine import SearchEngine
 from isocenter.store.repository import Store
+
+# (store, search engine, Bundle, fhir_base_url=...) -> response Bundle; the app passes
+# isocenter.ingest.bundle.process_bundle (fhir does not import ingest).
+BundleProcessor = Callable[..., dict[str, Any]]
 
 
 @dataclass
@@ -21,9 +28,9 @@ class FhirContext:
     settings: Settings
     store: Store
     resource_types: frozenset[str]
-    registry: Any = None
-    search: Any = None
-    process_bundle: Any = None
+    registry: Registry
+    search: SearchEngine | None = None
+    process_bundle: BundleProcessor | None = None
     # Pre-rendered CapabilityStatement; built on first use.
     capability: dict[str, Any] | None = field(default=None)
 
@@ -31,7 +38,7 @@ class FhirContext:
     def fhir_base_url(self) -> str:
         return self.settings.fhir_base_url
 
-    def search_engine(self) -> Any:
+    def search_engine(self) -> SearchEngine:
         if self.search is None:
             raise not_supported("search is not available on this server", status=501)
         return self.search

@@ -85,14 +85,28 @@ class Store:
     def __init__(self, engine: Engine, indexer: Indexer = no_index) -> None:
         self.engine = engine
         self.indexer = indexer
+        self._read_sql: tuple[str, bool] | None = None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def read(self, resource_type: str, id: str) -> StoredResource | None:
-        with self.engine.connect() as conn:
-            return read_current(conn, resource_type, id)
+        # The hot path of the FHIR API: one statement, compiled once, run on a pooled
+        # DBAPI connection (a quarter of the time of a Core execution per call).
+        if self._read_sql is None:
+            self._read_sql = _compiled_read(self.engine)
+        sql, positional = self._read_sql
+        params: Any = (resource_type, id) if positional else {"t": resource_type, "i": id}
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()
+        return StoredResource(*row[:4], bool(row[4]), row[5]) if row else None
 
     def vread(self, resource_type: str, id: str, version_id: int) -> StoredResource | None:
         with self.engine.connect() as conn:
@@ -166,6 +180,18 @@ class Store:
         """A write transaction: everything written in it commits together or not at all."""
         with self.engine.begin() as conn:
             yield Writer(conn, self.indexer)
+
+
+def _compiled_read(engine: Engine) -> tuple[str, bool]:
+    """The read-by-id statement as the dialect's SQL, bound as (type, id) or {t, i}."""
+    table = schema.resource
+    statement = select(*[table.c[name] for name in _COLUMNS]).where(
+        table.c.resource_type == bindparam("t"), table.c.id == bindparam("i")
+    )
+    compiled = statement.compile(dialect=engine.dialect)
+    if compiled.positional:
+        assert list(compiled.positiontup or []) == ["t", "i"]
+    return str(compiled), bool(compiled.positional)
 
 
 def read_current(conn: Connection, resource_type: str, id: str) -> StoredResource | None:
