@@ -222,9 +222,9 @@ class _Context:
         base = self.fhir_base_url.rstrip("/") + "/"
         if url.startswith(base):
             url = url[len(base) :]
-        elif "://" in url:
-            raise invalid(f"entry.request.url {url!r} is not on this server")
         path, _, query = url.lstrip("/").partition("?")
+        if "://" in path:
+            raise invalid(f"entry.request.url {url!r} is not on this server")
         parts = path.split("/")
         if parts[0] not in self.resource_types:
             raise not_found(parts[0])
