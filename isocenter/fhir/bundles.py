@@ -42,12 +42,17 @@ def bundle(
 
 
 def entry_resource(
-    stored: StoredResource, summary: str | None, elements: list[str] | None
+    stored: StoredResource, summary: str | None, elements: list[str] | None, *, pretty: bool
 ) -> Any:
-    """The stored text as a JSON fragment (not parsed), or the subsetted resource."""
+    """The stored text as a JSON fragment (not parsed), or the subsetted resource.
+
+    Indented output parses the text: orjson writes fragments as they are.
+    """
     assert stored.content is not None
     if is_subsetting(summary, elements):
         return subset(stored.parsed(), summary, elements)
+    if pretty:
+        return stored.parsed()
     return orjson.Fragment(stored.content)
 
 

@@ -140,7 +140,7 @@ def _entry(
     base = call.context.fhir_base_url
     entry: dict[str, Any] = {"fullUrl": full_url(base, stored)}
     if not stored.deleted:
-        entry["resource"] = entry_resource(stored, summary, elements)
+        entry["resource"] = entry_resource(stored, summary, elements, pretty=call.fmt.pretty)
     entry["request"] = _request(stored)
     entry["response"] = {
         "status": "200 OK" if stored.version_id > 1 or stored.deleted else "201 Created",

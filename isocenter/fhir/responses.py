@@ -24,19 +24,8 @@ def version_headers(stored: StoredResource) -> dict[str, str]:
 
 def dumps(value: Any, fmt: Format) -> bytes:
     if fmt.pretty:
-        return orjson.dumps(_unfragment(value), option=orjson.OPT_INDENT_2)
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2)
     return orjson.dumps(value)
-
-
-def _unfragment(value: Any) -> Any:
-    """Parse embedded JSON fragments again so that indentation reaches inside them."""
-    if isinstance(value, orjson.Fragment):
-        return orjson.loads(value.contents)
-    if isinstance(value, dict):
-        return {key: _unfragment(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unfragment(item) for item in value]
-    return value
 
 
 def json_response(

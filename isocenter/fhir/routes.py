@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -22,6 +23,22 @@ from isocenter.fhir.context import Call, FhirContext
 from isocenter.fhir.negotiation import negotiate
 
 Interaction = Callable[[Call], Response]
+
+
+class ResourceTypeConvertor(Convertor[str]):
+    """A path segment that can be a resource type: these start with a capital letter, so
+    ``metadata``, ``_history`` and operations never match a type route."""
+
+    regex = "[A-Z][A-Za-z]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("resource_type", ResourceTypeConvertor())
 
 _WITH_BODY = {"POST", "PUT"}
 _INLINE = {interactions.read, interactions.vread, capability.metadata}
@@ -63,15 +80,21 @@ def fhir_routes(prefix: str = "/fhir") -> list[BaseRoute]:
         route(f"{prefix}/_history", GET=history.system_history),
         route(prefix, POST=transaction.transaction),
         route(f"{prefix}/", POST=transaction.transaction),
-        route(f"{prefix}/{{type}}/_history", GET=history.type_history),
-        route(f"{prefix}/{{type}}/_search", POST=searchset.search_type_post),
+        route(f"{prefix}/{{type:resource_type}}/_history", GET=history.type_history),
+        route(f"{prefix}/{{type:resource_type}}/_search", POST=searchset.search_type_post),
         route(
-            f"{prefix}/{{type}}/{{id}}",
+            f"{prefix}/{{type:resource_type}}/{{id}}",
             GET=interactions.read,
             PUT=interactions.update,
             DELETE=interactions.delete,
         ),
-        route(f"{prefix}/{{type}}", GET=searchset.search_type, POST=interactions.create),
-        route(f"{prefix}/{{type}}/{{id}}/_history", GET=history.instance_history),
-        route(f"{prefix}/{{type}}/{{id}}/_history/{{vid}}", GET=interactions.vread),
+        route(
+            f"{prefix}/{{type:resource_type}}",
+            GET=searchset.search_type,
+            POST=interactions.create,
+        ),
+        route(f"{prefix}/{{type:resource_type}}/{{id}}/_history", GET=history.instance_history),
+        route(
+            f"{prefix}/{{type:resource_type}}/{{id}}/_history/{{vid}}", GET=interactions.vread
+        ),
     ]

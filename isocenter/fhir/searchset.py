@@ -58,6 +58,8 @@ def _search(call: Call, resource_type: str, params: list[tuple[str, str]]) -> Re
 def _entry(call: Call, stored: StoredResource, mode: str, result: Any) -> dict[str, Any]:
     return {
         "fullUrl": full_url(call.context.fhir_base_url, stored),
-        "resource": entry_resource(stored, result.summary, result.elements),
+        "resource": entry_resource(
+            stored, result.summary, result.elements, pretty=call.fmt.pretty
+        ),
         "search": {"mode": mode},
     }
