@@ -118,8 +118,13 @@ def loaded_engine(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     paths: Iterable[Path],
+    extra: Iterable[dict[str, Any]] = (),
 ) -> Iterator[SearchEngine]:
+    """A search engine over the resources of ``paths`` plus ``extra`` ones."""
     with database(request, tmp_path_factory) as engine:
         store = new_store(engine)
         load(store, paths)
+        if extra:
+            with store.writer() as writer:
+                writer.put_many(list(extra))
         yield search_engine(store)
