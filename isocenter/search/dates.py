@@ -1,6 +1,6 @@
 """FHIR date, dateTime and instant values as the inclusive UTC microsecond range they cover.
 
-R4 search 3.1.1.4.4 (https://hl7.org/fhir/R4/search.html#date): a date parameter value
+R4 search, date parameters (https://hl7.org/fhir/R4/search.html#date): a date value
 "describes an implicit range" set by its precision, so ``2020`` covers the whole year and
 ``2020-03-01T10:00`` a whole minute. The index keeps ``[start, end]`` in microseconds since
 the Unix epoch, both ends inclusive, so a search is a comparison of two ranges.

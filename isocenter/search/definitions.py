@@ -2,7 +2,7 @@
 
 Built from the official R4 and US Core 3.1.1 SearchParameter resources by
 ``tools/build_search_parameters.py`` into ``data/search-parameters.json`` (R4 search
-3.1.1.3 https://hl7.org/fhir/R4/searchparameter.html). Nothing here is hand-written per
+https://hl7.org/fhir/R4/searchparameter.html). Nothing here is hand-written per
 resource type: a parameter's FHIRPath expression decides what is indexed.
 """
 

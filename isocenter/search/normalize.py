@@ -1,6 +1,7 @@
 """String normalization shared by the string indexer and string search queries.
 
-R4 search 3.1.1.4.5 (string): "the search is case-insensitive and accent-insensitive" and
+R4 search, string parameters (https://hl7.org/fhir/R4/search.html#string): matching is
+case- and accent-insensitive ("the search is case-insensitive and accent-insensitive") and
 matches on the start of the value. Both sides are reduced to the same normal form here so
 that SQL compares with plain equality or ``LIKE 'prefix%'``.
 """

@@ -1,4 +1,4 @@
-"""Date values as inclusive UTC microsecond ranges (R4 search 3.1.1.4.4, implicit ranges)."""
+"""Date values as inclusive UTC microsecond ranges (R4 search.html#date, implicit ranges)."""
 
 from __future__ import annotations
 

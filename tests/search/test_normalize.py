@@ -1,4 +1,4 @@
-"""String normalization (R4 search 3.1.1.4.5: case- and accent-insensitive matching)."""
+"""String normalization (R4 search.html#string: case- and accent-insensitive)."""
 
 from __future__ import annotations
 
