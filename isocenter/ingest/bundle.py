@@ -104,13 +104,16 @@ def load_bundle(
     *,
     fhir_base_url: str,
     references: ConditionalReferences | None = None,
+    writer: Writer | None = None,
 ) -> BundleResult:
     """Load any Bundle: transaction/batch as requested (ids kept), other types' entries.
 
     Collection, searchset, message and document Bundles are not stored themselves: each
     entry's resource is stored under its id (or a new one when it has none), in one
     transaction. Searchset entries with search.mode ``outcome`` are skipped; an entry whose
-    resource is itself a Bundle is stored as a Bundle resource.
+    resource is itself a Bundle is stored as a Bundle resource. With ``writer``, the
+    Bundle runs inside a savepoint of that writer's transaction (the loader groups files
+    into fewer commits); otherwise in a transaction of its own.
     """
     if bundle.get("type") not in ("transaction", "batch"):
         bundle = _as_transaction(bundle)
@@ -122,6 +125,7 @@ def load_bundle(
         keep_ids=True,
         references=references,
         allow_repeats=True,
+        writer=writer,
     )
 
 
@@ -134,6 +138,7 @@ def run_bundle(
     keep_ids: bool,
     references: ConditionalReferences | None = None,
     allow_repeats: bool = False,
+    writer: Writer | None = None,
 ) -> BundleResult:
     resource_types = _resource_types()
     _check_bundle(bundle)
@@ -146,13 +151,26 @@ def run_bundle(
             for index, raw in enumerate(raw_entries)
             if raw is not None
         ]
-        with store.writer() as writer:
-            written = _Transaction(writer, context, allow_repeats).run(entries)
+        with atomic(store, writer) as scope:
+            written = _Transaction(scope, context, allow_repeats).run(entries)
         return BundleResult(_response_bundle("transaction-response", entries), written)
-    return _run_batch(store, context, raw_entries)
+    return _run_batch(store, context, raw_entries, writer)
 
 
-def _run_batch(store: Store, context: _Context, raw_entries: list[Any]) -> BundleResult:
+@contextmanager
+def atomic(store: Store, writer: Writer | None) -> Iterator[Writer]:
+    """A new transaction, or a savepoint inside ``writer``'s: all of it stays or none."""
+    if writer is None:
+        with store.writer() as new_writer:
+            yield new_writer
+        return
+    with writer.connection.begin_nested():
+        yield writer
+
+
+def _run_batch(
+    store: Store, context: _Context, raw_entries: list[Any], writer: Writer | None
+) -> BundleResult:
     entries: list[_Entry] = []
     written: list[StoredResource] = []
     for index, raw in enumerate(raw_entries):
@@ -166,8 +184,8 @@ def _run_batch(store: Store, context: _Context, raw_entries: list[Any]) -> Bundl
         if entry.outcome is not None:
             continue
         try:
-            with store.writer() as writer:
-                written.extend(_Transaction(writer, context, False).run([entry]))
+            with atomic(store, writer) as scope:
+                written.extend(_Transaction(scope, context, False).run([entry]))
         except OperationOutcomeError as error:
             _fail(entry, error)
     return BundleResult(_response_bundle("batch-response", entries), written)

@@ -21,6 +21,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,12 @@ from isocenter.ingest.references import (
 )
 from isocenter.ingest.validation import check_resource
 from isocenter.outcomes import OperationOutcomeError
-from isocenter.store.repository import Store
+from isocenter.store.repository import Store, Writer
 
-NDJSON_LINES_PER_TRANSACTION = 2000
+NDJSON_LINES_PER_SAVEPOINT = 2000
+# Commit after about this many resources: fewer commits load faster (each file or NDJSON
+# chunk still has its own savepoint, so a failed one leaves nothing behind).
+RESOURCES_PER_COMMIT = 5000
 
 
 @dataclass(frozen=True)
@@ -104,25 +108,45 @@ class Loader:
         self.references = ConditionalReferences(search, resource_types)
         self.report = LoadReport()
         self.waiting: list[_Pending] = []
+        self._transaction = ExitStack()
+        self._writer: Writer | None = None
+        self._uncommitted: Counter[str] = Counter()
 
     def load(self, paths: Iterable[str | Path]) -> LoadReport:
         started = time.perf_counter()
         files = list(_files(paths))
         total = sum(path.stat().st_size for path in files)
-        with tqdm(
-            total=total,
-            unit="B",
-            unit_scale=True,
-            disable=not (self.progress and sys.stderr.isatty()),
-            file=sys.stderr,
-        ) as bar:
+        with (
+            tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                disable=not (self.progress and sys.stderr.isatty()),
+                file=sys.stderr,
+            ) as bar,
+            self._transaction,
+        ):
             for path in files:
                 self._load_file(path)
                 bar.update(path.stat().st_size)
-        self._retry_waiting()
+                if sum(self._uncommitted.values()) >= RESOURCES_PER_COMMIT:
+                    self._commit()
+            self._retry_waiting()
+            self._commit()
         self.report.files = len(files)
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def _current_writer(self) -> Writer:
+        if self._writer is None:
+            self._writer = self._transaction.enter_context(self.store.writer())
+        return self._writer
+
+    def _commit(self) -> None:
+        self._transaction.close()
+        self._writer = None
+        self.report.counts.update(self._uncommitted)
+        self._uncommitted.clear()
 
     def _load_file(self, path: Path) -> None:
         try:
@@ -164,6 +188,7 @@ class Loader:
                 bundle,
                 fhir_base_url=self.fhir_base_url,
                 references=self.references,
+                writer=self._current_writer(),
             )
         except OperationOutcomeError as error:
             self._error(str(path), error.diagnostics)
@@ -172,7 +197,7 @@ class Loader:
             outcome = entry["response"].get("outcome")
             if outcome:
                 self._error(str(path), outcome["issue"][0]["diagnostics"])
-        self.report.counts.update(stored.resource_type for stored in result.written)
+        self._uncommitted.update(stored.resource_type for stored in result.written)
 
     def _load_ndjson(self, path: Path) -> None:
         if not first_line_is_fhir(path):
@@ -180,7 +205,7 @@ class Loader:
                 Problem(str(path), "not FHIR NDJSON (its first line has no resourceType)")
             )
             return
-        for chunk in _chunks(self._parsed_lines(path), NDJSON_LINES_PER_TRANSACTION):
+        for chunk in _chunks(self._parsed_lines(path), NDJSON_LINES_PER_SAVEPOINT):
             self._write(chunk)
 
     def _parsed_lines(self, path: Path) -> Iterator[_Pending]:
@@ -201,7 +226,8 @@ class Loader:
     def _write(self, pending: list[_Pending]) -> None:
         """Write what resolves now in one transaction; keep the rest waiting."""
         written: Counter[str] = Counter()
-        with self.store.writer() as writer:
+        writer = self._current_writer()
+        with writer.connection.begin_nested():
 
             def put(ready: list[_Pending]) -> None:
                 stored = writer.put_many([item.resource for item in ready])
@@ -215,7 +241,7 @@ class Loader:
                 writer.connection,
                 self._refused,
             )
-        self.report.counts.update(written)
+        self._uncommitted.update(written)
         self.waiting.extend(left)
 
     def _retry_waiting(self) -> None:
@@ -233,6 +259,8 @@ class Loader:
 
     def _error(self, where: str, reason: str) -> None:
         self.report.errors.append(Problem(where, reason))
+        # What a failed Bundle resolved to was rolled back with it.
+        self.references.forget()
 
 
 def _holders_of(item: _Pending) -> list[dict[str, Any]]:

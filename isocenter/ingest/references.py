@@ -78,13 +78,25 @@ def no_match(reference: str) -> OperationOutcomeError:
 class ConditionalReferences:
     """Resolves ``Type?query`` references by search, remembering what each one resolved to.
 
-    Only found targets are remembered: within one load a resource that matched stays the
-    match (a later resource with the same identifier is not looked for again).
+    Found targets are remembered for the whole load: a resource that matched stays the
+    match (a later resource with the same identifier is not looked for again). References
+    that matched nothing are remembered only until the next write (``written``), which
+    may bring their target.
     """
 
     matcher: IdMatcher
     resource_types: Collection[str]
     resolved: dict[str, str] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+
+    def written(self) -> None:
+        """New resources were written: what matched nothing may match now."""
+        self.missing.clear()
+
+    def forget(self) -> None:
+        """A transaction was rolled back: what it resolved to may be gone."""
+        self.resolved.clear()
+        self.missing.clear()
 
     def pending(self, holders: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The Reference elements among ``holders`` that are still conditional."""
@@ -103,8 +115,12 @@ class ConditionalReferences:
         complete = True
         for holder in holders:
             reference = holder["reference"]
+            if reference in self.missing:
+                complete = False
+                continue
             target = self.resolved.get(reference) or self._search(reference, connection)
             if target is None:
+                self.missing.add(reference)
                 complete = False
                 continue
             holder["reference"] = target
@@ -163,6 +179,7 @@ def write_in_waves(
                 still.append((item, [h for h in holders if split_conditional(h["reference"])]))
         if ready:
             write(ready)
+            references.written()
         if len(still) == len(waiting) or not still:
             return [item for item, _ in still]
         waiting = still
