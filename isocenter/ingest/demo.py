@@ -135,6 +135,18 @@ def _ecog_score(case: Case, visit: Visit, treated: bool) -> int:
     return min(case.ecog + int(treated) + int(bool(near_death)), 4)
 
 
+def _panels(visit: Visit, number: int, treated: bool) -> list[tuple[str, str]]:
+    """Blood panels drawn at a visit: counts before treatment, chemistry less often."""
+    panels = []
+    if visit.kind in ("consult", "systemic-therapy", "surgery", "follow-up") or treated:
+        panels.append(CBC)
+    if visit.kind == "consult" or (
+        visit.kind in ("systemic-therapy", "follow-up") and number % 2
+    ):
+        panels.append(CMP)
+    return panels
+
+
 def _observations(case: Case, timeline: list[Visit], rng: random.Random) -> list[Json]:
     body = _first_body(case, rng)
     resources: list[Json] = []
@@ -144,12 +156,8 @@ def _observations(case: Case, timeline: list[Visit], rng: random.Random) -> list
         resources.extend(vital_signs(case, visit, rng, body))
         if visit.kind == "consult":
             resources.append(smoking_status(case, visit))
-        if visit.kind != "biopsy":
-            resources.extend(lab_panel(case, visit, rng, CBC, treated))
-        if visit.kind in ("consult", "follow-up") or (
-            visit.kind == "systemic-therapy" and number % 2
-        ):
-            resources.extend(lab_panel(case, visit, rng, CMP, False))
+        for panel in _panels(visit, number, treated):
+            resources.extend(lab_panel(case, visit, rng, panel, treated))
         if case.marker and visit.kind in ("consult", "follow-up"):
             days_since = (visit.start.date() - case.cancer.diagnosed).days
             resources.append(tumor_marker(case, visit, rng, days_since))

@@ -373,7 +373,7 @@ CASES: tuple[Case, ...] = (
         seed=1808,
         person=Person(
             "Kealoha-Pruitt",
-            ("Leilani", "Mae"),
+            ("Iolana", "Mae"),
             "female",
             date(1980, 12, 9),
             PACIFIC,

@@ -146,7 +146,7 @@ CLINICIANS = (
     Clinician("demo-pr-medonc-1", "Achterberg", "Imogen", "female", "MD", "doctor",
               ("207RX0202X", "Medical Oncology Physician"), "290000015", CANCER_INSTITUTE,
               ONCOLOGY_CLINIC, "(330) 555-0150"),
-    Clinician("demo-pr-medonc-2", "Nwachukwu-Hale", "Tobias", "male", "MD", "doctor",
+    Clinician("demo-pr-medonc-2", "Nwachukwu-Hale", "Casimir", "male", "MD", "doctor",
               ("207RX0202X", "Medical Oncology Physician"), "290000023", CANCER_INSTITUTE,
               ONCOLOGY_CLINIC, "(330) 555-0151"),
     Clinician("demo-pr-radonc-1", "Kettleby", "Saoirse", "female", "MD", "doctor",

@@ -277,11 +277,21 @@ class _Order:
 
 
 def _orders(case: Case) -> list[_Order]:
+    """Regimen drugs over the regimen; supportive drugs over the whole treatment.
+
+    Long-term drugs, and every supportive drug of a patient who died under treatment,
+    have no end: their orders stay active, or are stopped at death.
+    """
     start = regimen_start(case)
-    end = start + timedelta(weeks=case.regimen_weeks)
-    orders = [_Order(drug, start, end) for drug in case.regimen]
+    orders = [
+        _Order(drug, start, start + timedelta(weeks=case.regimen_weeks))
+        for drug in case.regimen
+    ]
+    if case.radiotherapy and not case.regimen:
+        start = radiotherapy_days(case)[0]
     for drug in case.supportive:
-        orders.append(_Order(drug, start, None if drug in LONG_TERM else end))
+        ongoing = drug in LONG_TERM or case.deceased is not None
+        orders.append(_Order(drug, start, None if ongoing else treatment_end(case)))
     return orders
 
 
