@@ -6,11 +6,14 @@
   order. JSON files that are not FHIR (no resourceType: package.json, MANIFEST.json) and
   NDJSON files whose first line is not a resource (an export's log.ndjson) are skipped
   with a note, which is not a failure.
-- Conditional references (``Practitioner?identifier=...``) resolve against the store,
-  including everything loaded earlier in the same run. A resource whose target has not
-  been loaded yet (Bulk Data files come in name order, Encounter before Practitioner)
-  waits; after the last file the waiting ones are tried again until nothing more
-  resolves, and what is left is reported as an error.
+- Conditional references (``Practitioner?identifier=...``) in NDJSON lines and single
+  resource files resolve against the store once every file has been read: Bulk Data files
+  come in name order (Encounter before Practitioner), and resolving earlier could pick a
+  resource that only matches because its rival has not been loaded yet. So such lines are
+  set aside (as their text) and written after the last file, in waves until nothing more
+  resolves; a reference matching nothing, or more than one resource, is an error for that
+  line. Within a Bundle they resolve while the Bundle is processed (FHIR transaction
+  semantics).
 - Errors are reported as ``file:line`` (NDJSON) or ``file: Bundle.entry[i]`` with the
   reason; a failed Bundle leaves nothing of itself behind and the other files still load.
 """
@@ -39,6 +42,7 @@ from isocenter.ingest.references import (
     IdMatcher,
     first_unresolved,
     no_match,
+    split_conditional,
     write_in_waves,
 )
 from isocenter.ingest.validation import check_resource
@@ -86,6 +90,10 @@ class _Pending:
     where: str
     resource: dict[str, Any]
     holders: list[dict[str, Any]]
+    raw: bytes = b""
+
+    def is_conditional(self) -> bool:
+        return any(split_conditional(holder["reference"]) for holder in self.holders)
 
 
 class Loader:
@@ -107,7 +115,7 @@ class Loader:
         self.progress = progress
         self.references = ConditionalReferences(search, resource_types)
         self.report = LoadReport()
-        self.waiting: list[_Pending] = []
+        self.deferred: list[tuple[str, bytes]] = []
         self._transaction = ExitStack()
         self._writer: Writer | None = None
         self._uncommitted: Counter[str] = Counter()
@@ -131,7 +139,7 @@ class Loader:
                 bar.update(path.stat().st_size)
                 if sum(self._uncommitted.values()) >= RESOURCES_PER_COMMIT:
                     self._commit()
-            self._retry_waiting()
+            self._write_deferred()
             self._commit()
         self.report.files = len(files)
         self.report.seconds = time.perf_counter() - started
@@ -158,10 +166,12 @@ class Loader:
             self._error(str(path), f"cannot read: {error}")
         except SQLAlchemyError as error:
             self._error(str(path), f"database error, nothing of this file kept: {error}")
+            self.references.forget()
 
     def _load_json(self, path: Path) -> None:
+        raw = path.read_bytes()
         try:
-            value = orjson.loads(path.read_bytes())
+            value = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             self._error(str(path), f"invalid JSON: {error}")
             return
@@ -178,7 +188,7 @@ class Loader:
         except OperationOutcomeError as error:
             self._error(str(path), error.diagnostics)
             return
-        self._write([_Pending(str(path), value, holders)])
+        self._write_or_defer([_Pending(str(path), value, holders, raw)])
 
     def _load_bundle(self, path: Path, bundle: dict[str, Any]) -> None:
         try:
@@ -192,6 +202,8 @@ class Loader:
             )
         except OperationOutcomeError as error:
             self._error(str(path), error.diagnostics)
+            # What the failed Bundle resolved to was rolled back with it.
+            self.references.forget()
             return
         for entry in result.response["entry"]:
             outcome = entry["response"].get("outcome")
@@ -205,26 +217,34 @@ class Loader:
                 Problem(str(path), "not FHIR NDJSON (its first line has no resourceType)")
             )
             return
-        for chunk in _chunks(self._parsed_lines(path), NDJSON_LINES_PER_SAVEPOINT):
-            self._write(chunk)
+        lines = (self._parsed(f"{path}:{number}", line) for number, line in read_lines(path))
+        for chunk in _chunks(lines, NDJSON_LINES_PER_SAVEPOINT):
+            self._write_or_defer(chunk)
 
-    def _parsed_lines(self, path: Path) -> Iterator[_Pending]:
-        for number, line in read_lines(path):
-            where = f"{path}:{number}"
-            try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                self._error(where, f"invalid JSON: {error}")
-                continue
-            try:
-                holders = check_resource(value, self.resource_types)
-            except OperationOutcomeError as error:
-                self._error(where, error.diagnostics)
-                continue
-            yield _Pending(where, value, holders)
+    def _parsed(self, where: str, line: bytes) -> _Pending | None:
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            self._error(where, f"invalid JSON: {error}")
+            return None
+        try:
+            holders = check_resource(value, self.resource_types)
+        except OperationOutcomeError as error:
+            self._error(where, error.diagnostics)
+            return None
+        return _Pending(where, value, holders, line)
 
-    def _write(self, pending: list[_Pending]) -> None:
-        """Write what resolves now in one transaction; keep the rest waiting."""
+    def _write_or_defer(self, pending: list[_Pending]) -> None:
+        """Write what has no conditional reference; set the rest aside for the end."""
+        now = [item for item in pending if not item.is_conditional()]
+        self.deferred.extend(
+            (item.where, item.raw) for item in pending if item.is_conditional()
+        )
+        if now:
+            self._write(now)
+
+    def _write(self, pending: list[_Pending]) -> list[_Pending]:
+        """Write what resolves now in one savepoint; return what does not resolve yet."""
         written: Counter[str] = Counter()
         writer = self._current_writer()
         with writer.connection.begin_nested():
@@ -242,25 +262,33 @@ class Loader:
                 self._refused,
             )
         self._uncommitted.update(written)
-        self.waiting.extend(left)
+        return left
 
-    def _retry_waiting(self) -> None:
-        """After the last file: targets of the waiting references may now be loaded."""
-        waiting, self.waiting = self.waiting, []
-        if waiting:
-            self._write(waiting)
-        for item in self.waiting:
+    def _write_deferred(self) -> None:
+        """After the last file: resolve the set-aside conditional references, in waves."""
+        # Everything is loaded now; a match remembered earlier may have gained a rival.
+        self.references.forget()
+        deferred, self.deferred = self.deferred, []
+        parsed = (self._parsed(where, raw) for where, raw in deferred)
+        left: list[_Pending] = []
+        for chunk in _chunks(parsed, NDJSON_LINES_PER_SAVEPOINT):
+            left.extend(self._write(chunk))
+        while left:
+            retried: list[_Pending] = []
+            for chunk in _chunks(left, NDJSON_LINES_PER_SAVEPOINT):
+                retried.extend(self._write(chunk))
+            if len(retried) == len(left):
+                break
+            left = retried
+        for item in left:
             reference = first_unresolved(item.holders) or "?"
             self._error(item.where, no_match(reference).diagnostics)
-        self.waiting = []
 
     def _refused(self, item: _Pending, error: OperationOutcomeError) -> None:
         self._error(item.where, error.diagnostics)
 
     def _error(self, where: str, reason: str) -> None:
         self.report.errors.append(Problem(where, reason))
-        # What a failed Bundle resolved to was rolled back with it.
-        self.references.forget()
 
 
 def _holders_of(item: _Pending) -> list[dict[str, Any]]:
@@ -282,9 +310,11 @@ def _loadable(path: Path) -> bool:
     return path.suffix == ".json" or is_ndjson(path)
 
 
-def _chunks(items: Iterable[_Pending], size: int) -> Iterator[list[_Pending]]:
+def _chunks(items: Iterable[_Pending | None], size: int) -> Iterator[list[_Pending]]:
     chunk: list[_Pending] = []
     for item in items:
+        if item is None:
+            continue
         chunk.append(item)
         if len(chunk) >= size:
             yield chunk
