@@ -13,13 +13,11 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 
 from isocenter.ingest.demo_cases import Case
-from isocenter.ingest.demo_catalog import NON_CYTOTOXIC
 from isocenter.ingest.demo_cohort import CASES
 from isocenter.ingest.demo_directory import CLINICIANS, directory_resources
-from isocenter.ingest.demo_encounters import Visit, encounter, regimen_start, visits
+from isocenter.ingest.demo_encounters import Visit, encounter, on_cytotoxic_treatment, visits
 from isocenter.ingest.demo_observations import (
     CBC,
     CMP,
@@ -108,13 +106,6 @@ def patient_resources(case: Case) -> list[Json]:
     ]
 
 
-def _on_cytotoxic_treatment(case: Case, visit: Visit) -> bool:
-    if not set(case.regimen) - NON_CYTOTOXIC:
-        return False
-    start = regimen_start(case)
-    return start <= visit.start.date() <= start + timedelta(weeks=case.regimen_weeks)
-
-
 def _first_body(case: Case, rng: random.Random) -> Body:
     child = case.cancer.diagnosed.year - case.person.birth_date.year < 18
     if child:
@@ -151,9 +142,10 @@ def _observations(case: Case, timeline: list[Visit], rng: random.Random) -> list
     body = _first_body(case, rng)
     resources: list[Json] = []
     for number, visit in enumerate(timeline):
-        treated = _on_cytotoxic_treatment(case, visit)
+        treated = on_cytotoxic_treatment(case, visit.start.date())
         body.weight_kg *= _weight_change(case, visit)
-        resources.extend(vital_signs(case, visit, rng, body))
+        oxygen = "copd" in case.comorbidities and visit.kind == "follow-up"
+        resources.extend(vital_signs(case, visit, rng, body, oxygen))
         if visit.kind == "consult":
             resources.append(smoking_status(case, visit))
         for panel in _panels(visit, number, treated):

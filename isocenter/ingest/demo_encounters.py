@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from isocenter.ingest.demo_cases import Case
+from isocenter.ingest.demo_catalog import NON_CYTOTOXIC
 from isocenter.ingest.demo_directory import (
     CANCER_INSTITUTE,
     COMMUNITY_HOSPITAL,
@@ -23,8 +24,10 @@ from isocenter.ingest.demo_directory import (
 from isocenter.ingest.demo_terms import (
     CPT,
     ENCOUNTER_SYSTEM,
+    SNOMED,
     Json,
     coding,
+    concept,
     hl7,
     profile,
     ref,
@@ -103,6 +106,14 @@ def last_day(case: Case) -> date:
 
 def regimen_start(case: Case) -> date:
     return weekday_on_or_after(case.cancer.diagnosed + timedelta(days=case.regimen_day))
+
+
+def on_cytotoxic_treatment(case: Case, moment: date) -> bool:
+    """Whether a cytotoxic drug of the case's regimen is being given on that day."""
+    if not set(case.regimen) - NON_CYTOTOXIC:
+        return False
+    start = regimen_start(case)
+    return start <= moment <= start + timedelta(weeks=case.regimen_weeks)
 
 
 def radiotherapy_days(case: Case) -> list[date]:
@@ -219,6 +230,7 @@ def encounter(case: Case, visit: Visit, condition_id: str) -> Json:
             }
         ],
         "period": period,
+        "reasonCode": [concept(SNOMED, *case.cancer.snomed)],
         "reasonReference": [ref("Condition", condition_id)],
         "location": [{"location": ref("Location", visit.location), "status": "completed"}],
         "serviceProvider": ref("Organization", visit.organization),

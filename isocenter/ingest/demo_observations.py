@@ -94,6 +94,9 @@ MARKERS = {
                        0.0, 37.0, 0, "ca19-9"),
 }  # fmt: skip
 
+# Share of chemistry panels whose potassium is lost to a hemolysed specimen.
+_HEMOLYSIS_RATE = 0.05
+
 # Blood counts fall during cytotoxic treatment: factor applied to the healthy draw.
 _MYELOSUPPRESSION = {"wbc": 0.6, "anc": 0.5, "plt": 0.7, "hgb": 0.85, "hct": 0.85}
 
@@ -112,11 +115,18 @@ ECOG_ANSWERS = (
 
 
 def _observation(
-    case: Case, visit: Visit, slug: str, category: Json, code: Json, taken: datetime
+    case: Case,
+    visit: Visit,
+    slug: str,
+    category: Json,
+    code: Json,
+    taken: datetime,
+    profile_url: str | None = None,
 ) -> Json:
-    return {
-        "resourceType": "Observation",
-        "id": f"{visit.id}-{slug}",
+    resource: Json = {"resourceType": "Observation", "id": f"{visit.id}-{slug}"}
+    if profile_url:
+        resource["meta"] = {"profile": [profile_url]}
+    return resource | {
         "status": "final",
         "category": [category],
         "code": code,
@@ -126,18 +136,22 @@ def _observation(
     }
 
 
-def _vital(case: Case, visit: Visit, name: str, loinc: tuple[str, str], value: Json) -> Json:
-    resource = _observation(
-        case,
-        visit,
-        name,
-        VITAL_SIGNS,
-        concept(LOINC, *loinc),
-        visit.start + timedelta(minutes=10),
-    )
-    resource["meta"] = {"profile": [FHIR_PROFILE + name]}
+def _vital(
+    case: Case,
+    visit: Visit,
+    name: str,
+    loinc: tuple[str, str],
+    value: Json | None,
+    profile_url: str | None = None,
+) -> Json:
+    """A vital sign; ``name`` is also the id of its FHIR R4 vital signs profile."""
+    taken = visit.start + timedelta(minutes=10)
+    code = concept(LOINC, *loinc)
+    profile_url = profile_url or FHIR_PROFILE + name
+    resource = _observation(case, visit, name, VITAL_SIGNS, code, taken, profile_url)
     resource["performer"] = [ref("Practitioner", NURSE)]
-    resource["valueQuantity"] = value
+    if value is not None:
+        resource["valueQuantity"] = value
     return resource
 
 
@@ -150,70 +164,73 @@ class Body:
     child: bool
 
 
-def vital_signs(case: Case, visit: Visit, rng: random.Random, body: Body) -> list[Json]:
-    systolic = round(rng.gauss(104 if body.child else 128, 8))
-    diastolic = round(rng.gauss(64 if body.child else 79, 6))
-    bmi = body.weight_kg / (body.height_cm / 100) ** 2
-    blood_pressure = _vital(case, visit, "bp", ("85354-9", "Blood pressure panel with all "
-                            "children optional"), {})  # fmt: skip
-    del blood_pressure["valueQuantity"]
-    blood_pressure["component"] = [
-        {"code": concept(LOINC, "8480-6", "Systolic blood pressure"),
-         "valueQuantity": quantity(systolic, "mmHg", "mm[Hg]")},
-        {"code": concept(LOINC, "8462-4", "Diastolic blood pressure"),
-         "valueQuantity": quantity(diastolic, "mmHg", "mm[Hg]")},
-    ]  # fmt: skip
+def vital_signs(
+    case: Case, visit: Visit, rng: random.Random, body: Body, oxygen: bool
+) -> list[Json]:
+    """The visit's vital signs; ``oxygen`` if the patient breathes supplemental oxygen."""
+    child = body.child
     resources = [
-        blood_pressure,
+        _blood_pressure(case, visit, rng, child),
         _vital(case, visit, "heartrate", ("8867-4", "Heart rate"),
-               quantity(round(rng.gauss(92 if body.child else 76, 7)), "beats/minute", "/min")),
+               quantity(round(rng.gauss(92 if child else 76, 7)), "beats/minute", "/min")),
         _vital(case, visit, "resprate", ("9279-1", "Respiratory rate"),
-               quantity(round(rng.gauss(20 if body.child else 15, 1.5)), "breaths/minute",
-                        "/min")),
+               quantity(round(rng.gauss(20 if child else 15, 1.5)), "breaths/minute", "/min")),
         _vital(case, visit, "bodytemp", ("8310-5", "Body temperature"),
                quantity(round(rng.gauss(36.8, 0.2), 1), "C", "Cel")),
         _vital(case, visit, "bodyweight", ("29463-7", "Body weight"),
                quantity(round(body.weight_kg, 1), "kg")),
         _vital(case, visit, "bmi", ("39156-5", "Body mass index (BMI) [Ratio]"),
-               quantity(round(bmi, 1), "kg/m2")),
-        _pulse_oximetry(case, visit, rng),
+               quantity(round(body.weight_kg / (body.height_cm / 100) ** 2, 1), "kg/m2")),
+        _pulse_oximetry(case, visit, rng, oxygen),
     ]  # fmt: skip
-    if visit.kind in ("consult", "biopsy") or body.child:
-        resources.append(
-            _vital(case, visit, "bodyheight", ("8302-2", "Body height"),
-                   quantity(round(body.height_cm, 1), "cm"))
-        )  # fmt: skip
-    if body.child:
+    if visit.kind in ("consult", "biopsy") or child:
+        height = quantity(round(body.height_cm, 1), "cm")
+        resources.append(_vital(case, visit, "bodyheight", ("8302-2", "Body height"), height))
+    if child:
         resources.append(_bmi_percentile(case, visit, rng))
     return resources
 
 
-def _pulse_oximetry(case: Case, visit: Visit, rng: random.Random) -> Json:
-    """US Core Pulse Oximetry: both the 59408-5 and the 2708-6 codings are required."""
-    resource = _vital(
-        case,
-        visit,
-        "spo2",
-        ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
-        quantity(min(100, round(rng.gauss(97, 1.2))), "%"),
-    )
-    resource["meta"] = {"profile": [US_CORE + "us-core-pulse-oximetry"]}
+def _blood_pressure(case: Case, visit: Visit, rng: random.Random, child: bool) -> Json:
+    """Blood pressure: a panel code with systolic and diastolic as components."""
+    systolic = round(rng.gauss(104 if child else 128, 8))
+    diastolic = round(rng.gauss(64 if child else 79, 6))
+    panel = ("85354-9", "Blood pressure panel with all children optional")
+    resource = _vital(case, visit, "bp", panel, None)
+    resource["component"] = [
+        {"code": concept(LOINC, "8480-6", "Systolic blood pressure"),
+         "valueQuantity": quantity(systolic, "mmHg", "mm[Hg]")},
+        {"code": concept(LOINC, "8462-4", "Diastolic blood pressure"),
+         "valueQuantity": quantity(diastolic, "mmHg", "mm[Hg]")},
+    ]  # fmt: skip
+    return resource
+
+
+def _pulse_oximetry(case: Case, visit: Visit, rng: random.Random, oxygen: bool) -> Json:
+    """US Core Pulse Oximetry: both the 59408-5 and the 2708-6 codings are required, and
+    supplemental oxygen is given as flow rate and concentration components."""
+    saturation = quantity(min(100, round(rng.gauss(94 if oxygen else 97, 1.2))), "%")
+    code = ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")
+    profile_url = US_CORE + "us-core-pulse-oximetry"
+    resource = _vital(case, visit, "spo2", code, saturation, profile_url)
     resource["code"]["coding"].append(
         {"system": LOINC, "code": "2708-6", "display": "Oxygen saturation in Arterial blood"}
-    )  # fmt: skip
+    )
+    if oxygen:
+        resource["component"] = [
+            {"code": concept(LOINC, "3151-8", "Inhaled oxygen flow rate"),
+             "valueQuantity": quantity(2, "L/min")},
+            {"code": concept(LOINC, "3150-0", "Inhaled oxygen concentration"),
+             "valueQuantity": quantity(28, "%")},
+        ]  # fmt: skip
     return resource
 
 
 def _bmi_percentile(case: Case, visit: Visit, rng: random.Random) -> Json:
-    resource = _vital(
-        case,
-        visit,
-        "bmi-percentile",
-        ("59576-9", "Body mass index (BMI) [Percentile] Per age and sex"),
-        quantity(round(rng.uniform(35, 65)), "%"),
-    )
-    resource["meta"] = {"profile": [US_CORE + "pediatric-bmi-for-age"]}
-    return resource
+    code = ("59576-9", "Body mass index (BMI) [Percentile] Per age and sex")
+    percentile = quantity(round(rng.uniform(35, 65)), "%")
+    profile_url = US_CORE + "pediatric-bmi-for-age"
+    return _vital(case, visit, "bmi-percentile", code, percentile, profile_url)
 
 
 def _interpretation(value: float, analyte: Analyte) -> Json:
@@ -224,13 +241,19 @@ def _interpretation(value: float, analyte: Analyte) -> Json:
     return hl7("v3-ObservationInterpretation", "N", "Normal")
 
 
-def lab_result(case: Case, visit: Visit, analyte: Analyte, value: float) -> Json:
+def lab_result(case: Case, visit: Visit, analyte: Analyte, value: float | None) -> Json:
+    """A laboratory result; without a value it says why (a hemolysed specimen)."""
     taken = visit.start + timedelta(minutes=20)
-    resource = _observation(case, visit, f"lab-{analyte.slug}", LABORATORY,
-                            concept(LOINC, analyte.loinc, analyte.display), taken)  # fmt: skip
-    resource["meta"] = {"profile": [US_CORE + "us-core-observation-lab"]}
+    code = concept(LOINC, analyte.loinc, analyte.display)
+    profile_url = US_CORE + "us-core-observation-lab"
+    slug = f"lab-{analyte.slug}"
+    resource = _observation(case, visit, slug, LABORATORY, code, taken, profile_url)
     resource["issued"] = utc(taken + timedelta(hours=3))
     resource["performer"] = [ref("Organization", REFERENCE_LAB)]
+    if value is None:
+        resource["dataAbsentReason"] = hl7("data-absent-reason", "error", "Error")
+        resource["note"] = [{"text": "Specimen hemolysed; please redraw."}]
+        return resource
     number = round(value, analyte.decimals) if analyte.decimals else round(value)
     resource["valueQuantity"] = quantity(number, analyte.unit)
     resource["interpretation"] = [_interpretation(number, analyte)]
@@ -258,6 +281,9 @@ def lab_panel(
         lab_result(case, visit, analyte, _draw(analyte, rng, on_treatment and panel == CBC))
         for analyte in analytes
     ]
+    if panel == CMP and rng.random() < _HEMOLYSIS_RATE:
+        potassium = next(a for a in analytes if a.slug == "k")
+        results[analytes.index(potassium)] = lab_result(case, visit, potassium, None)
     taken = visit.start + timedelta(minutes=20)
     report: Json = {
         "resourceType": "DiagnosticReport",
@@ -291,32 +317,20 @@ def tumor_marker(case: Case, visit: Visit, rng: random.Random, days_since: int) 
 def smoking_status(case: Case, visit: Visit) -> Json:
     """US Core Smoking Status: code 72166-2, issued is required."""
     taken = visit.start + timedelta(minutes=15)
-    resource = _observation(
-        case,
-        visit,
-        "smoking",
-        SOCIAL_HISTORY,
-        concept(LOINC, "72166-2", "Tobacco smoking status"),
-        taken,
-    )
-    resource["meta"] = {"profile": [US_CORE + "us-core-smokingstatus"]}
+    code = concept(LOINC, "72166-2", "Tobacco smoking status")
+    profile_url = US_CORE + "us-core-smokingstatus"
+    resource = _observation(case, visit, "smoking", SOCIAL_HISTORY, code, taken, profile_url)
     resource["issued"] = utc(taken)
     resource["valueCodeableConcept"] = concept(SNOMED, *case.smoking)
-    return resource  # fmt: skip
+    return resource
 
 
 def ecog(case: Case, visit: Visit, score: int) -> Json:
     """ECOG performance status as LOINC 89247-1 with its LOINC answer list."""
     taken = visit.start + timedelta(minutes=25)
-    resource = _observation(
-        case,
-        visit,
-        "ecog",
-        SURVEY,
-        concept(LOINC, "89247-1", "ECOG Performance Status score"),
-        taken,
-    )
+    code = concept(LOINC, "89247-1", "ECOG Performance Status score")
+    resource = _observation(case, visit, "ecog", SURVEY, code, taken)
     resource["performer"] = [ref("Practitioner", visit.clinician)]
     answer, text = ECOG_ANSWERS[score]
     resource["valueCodeableConcept"] = concept(LOINC, answer, text, f"ECOG {score}")
-    return resource  # fmt: skip
+    return resource

@@ -13,8 +13,13 @@ from datetime import date, datetime, timedelta
 
 from isocenter.ingest.demo_cases import Case
 from isocenter.ingest.demo_catalog import ALLERGENS, DRUGS, VACCINES
-from isocenter.ingest.demo_directory import CANCER_INSTITUTE, CLINICIAN_BY_ID, REFERENCE_LAB
-from isocenter.ingest.demo_encounters import NURSE, Visit, last_day
+from isocenter.ingest.demo_directory import (
+    CANCER_INSTITUTE,
+    CLINICIAN_BY_ID,
+    ONCOLOGY_CLINIC,
+    REFERENCE_LAB,
+)
+from isocenter.ingest.demo_encounters import NURSE, Visit, last_day, on_cytotoxic_treatment
 from isocenter.ingest.demo_oncology import radiotherapy_note
 from isocenter.ingest.demo_terms import (
     CVX,
@@ -73,21 +78,22 @@ def _age_on(case: Case, moment: date) -> int:
 
 
 def _vaccinations(case: Case) -> list[tuple[str, date | datetime]]:
-    """(CVX code, when) pairs: childhood doses by date only, clinic doses with a time."""
+    """(CVX code, when) pairs: doses given here carry a time, earlier ones a date only."""
     shots: list[tuple[str, date | datetime]] = []
     five = case.person.birth_date.replace(year=case.person.birth_date.year + 5)
     shots.extend((code, five) for code in case.extra_vaccines)
-    for year in range(case.cancer.diagnosed.year - 1, last_day(case).year + 1):
-        october = at(date(year, 10, 2 + case.seed % 20), 10, 30)
-        if case.person.birth_date.year + 1 < year and october.date() <= last_day(case):
-            shots.append(("150", october))
-    covid = at(date(2021, 4, 5 + case.seed % 20), 14, 0)
-    if _age_on(case, covid.date()) >= 12:
-        shots.append(("208", covid))
     if _age_on(case, case.cancer.diagnosed) >= 65:
         shots.append(("33", case.cancer.diagnosed - timedelta(days=400)))
     if _age_on(case, case.cancer.diagnosed) >= 50:
         shots.append(("187", case.cancer.diagnosed - timedelta(days=700)))
+    covid = date(2021, 4, 5 + case.seed % 20)
+    if _age_on(case, covid) >= 12:
+        shots.append(("208", covid))
+    for year in range(case.cancer.diagnosed.year - 1, last_day(case).year + 1):
+        october = at(date(year, 10, 2 + case.seed % 20), 10, 30)
+        if _age_on(case, october.date()) >= 1 and october.date() <= last_day(case):
+            seen_here = october.date() > case.cancer.diagnosed
+            shots.append(("150", october if seen_here else october.date()))
     return shots
 
 
@@ -101,7 +107,6 @@ def immunizations(case: Case, rng: random.Random) -> list[Json]:
 def _immunization(
     case: Case, number: int, code: str, when: date | datetime, rng: random.Random
 ) -> Json:
-    occurrence = local(when) if isinstance(when, datetime) else day(when)
     resource: Json = {
         "resourceType": "Immunization",
         "id": f"{case.patient_id}-imm-{number:02d}",
@@ -109,20 +114,25 @@ def _immunization(
         "status": "completed",
         "vaccineCode": concept(CVX, code, VACCINES[code]),
         "patient": ref("Patient", case.patient_id),
-        "occurrenceDateTime": occurrence,
+        "occurrenceDateTime": local(when) if isinstance(when, datetime) else day(when),
         "primarySource": isinstance(when, datetime),
-        "lotNumber": f"DEMO{rng.randint(10000, 99999)}",
     }
-    if isinstance(when, datetime):
-        resource["performer"] = [
-            {
-                "function": hl7("v2-0443", "AP", "Administering Provider"),
-                "actor": ref("Practitioner", NURSE),
-            }
-        ]
-        resource["location"] = ref("Location", "demo-loc-oncology-clinic")
-    else:
+    if not isinstance(when, datetime):
         resource["reportOrigin"] = hl7("immunization-origin", "record", "Written Record")
+        return resource
+    if on_cytotoxic_treatment(case, when.date()):
+        # Deferred: vaccines are postponed while chemotherapy suppresses the marrow.
+        resource["status"] = "not-done"
+        resource["statusReason"] = hl7("v3-ActReason", "MEDPREC", "medical precaution")
+        return resource
+    resource["lotNumber"] = f"DEMO{rng.randint(10000, 99999)}"
+    resource["performer"] = [
+        {
+            "function": hl7("v2-0443", "AP", "Administering Provider"),
+            "actor": ref("Practitioner", NURSE),
+        }
+    ]
+    resource["location"] = ref("Location", ONCOLOGY_CLINIC)
     return resource
 
 
@@ -146,8 +156,8 @@ def note_text(case: Case, visit: Visit) -> str:
     age = _age_on(case, visit.start.date())
     heading = f"{_NOTE_TYPES[visit.kind][1]} - {person.given[0]} {person.family}, age {age}"
     body = {
-        "biopsy": f"Core needle biopsy of the {cancer.body_site[1].lower()} under local "
-        "anaesthesia. Specimen sent to pathology. No complications.",
+        "biopsy": f"Diagnostic biopsy, site: {cancer.body_site[1]}. Specimen sent to "
+        "pathology. No complications.",
         "consult": f"New diagnosis: {cancer.histology}. {cancer.stage_text}. Plan: "
         + (", ".join(DRUGS[drug].display for drug in case.regimen) or "radiotherapy alone")
         + ".",

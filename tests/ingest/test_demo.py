@@ -431,6 +431,80 @@ def test_us_core_extensions_on_patients_meet_their_definitions(resources: list[J
             assert missing_elements(definitions[extension["url"]], extension) == []
 
 
+# Must Support elements the cohort leaves out on purpose, and why.
+ABSENT_BY_DESIGN = {
+    "us-core-documentreference": {"DocumentReference.content.attachment.url"},  # data inline
+    "us-core-practitionerrole": {"PractitionerRole.endpoint"},  # no Endpoints to point at
+    # Every reading, and every oxygen flow and concentration, has a value.
+    "us-core-pulse-oximetry": {
+        "Observation.dataAbsentReason",
+        "Observation.component.dataAbsentReason",
+    },
+    "pediatric-bmi-for-age": {
+        "Observation.dataAbsentReason",
+        "Observation.component",
+        "Observation.component.code",
+        "Observation.component.value[x]",
+        "Observation.component.dataAbsentReason",
+    },  # a percentile has no components
+}
+
+
+def _present(node: Any, names: list[str]) -> bool:
+    if not names:
+        return True
+    if isinstance(node, list):
+        return any(_present(item, names) for item in node)
+    return any(_present(child, names[1:]) for child in _children_values(node, names[0]))
+
+
+def _children_values(node: Any, name: str) -> list[Any]:
+    if not isinstance(node, dict):
+        return []
+    if name.endswith("[x]"):
+        return [v for k, v in node.items() if re.fullmatch(name[:-3] + r"[A-Z]\w*", k)]
+    return [node[name]] if name in node else []
+
+
+# US Core 3.1.1 profiles the cohort has no resources for (no implants, no Medication
+# resources since orders code the drug inline, no Provenance, no infant measurements).
+UNUSED_PROFILES = {
+    "us-core-implantable-device",
+    "us-core-medication",
+    "us-core-provenance",
+    "head-occipital-frontal-circumference-percentile",
+    "pediatric-weight-for-height",
+}
+
+
+def test_every_other_resource_profile_is_used(resources: list[Json]) -> None:
+    used = {url.removeprefix(US_CORE_PREFIX) for url in _claimed_profiles(resources)}
+
+    assert set(_profiled_cases()) - used == UNUSED_PROFILES
+
+
+@pytest.mark.parametrize("profile", sorted(set(_profiled_cases()) - UNUSED_PROFILES))
+def test_must_support_elements_appear_somewhere_in_the_cohort(
+    resources: list[Json], profile: str
+) -> None:
+    definition = structure_definitions()[US_CORE_PREFIX + profile]
+    claiming = [
+        r for r in resources if US_CORE_PREFIX + profile in r.get("meta", {}).get("profile", [])
+    ]
+    must_support = [
+        e["id"]
+        for e in definition["snapshot"]["element"]
+        if e.get("mustSupport") and ":" not in e["id"]
+    ]
+    absent = {
+        element_id
+        for element_id in must_support
+        if not any(_present(r, element_id.split(".")[1:]) for r in claiming)
+    }
+
+    assert absent == ABSENT_BY_DESIGN.get(profile, set())
+
+
 def test_profiles_are_used_for_every_clinical_type(resources: list[Json]) -> None:
     used = {url.removeprefix(US_CORE_PREFIX) for url in _claimed_profiles(resources)}
 
