@@ -1,0 +1,1 @@
+"""Loading data: transaction, batch and collection Bundles, NDJSON, the demo cohort."""
