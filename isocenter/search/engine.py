@@ -9,6 +9,8 @@ into a searchset Bundle.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,6 +25,7 @@ from isocenter.search.query import QueryParser, SearchQuery
 from isocenter.search.sort import after, order_terms
 from isocenter.search.sql import Context, resource_filter
 from isocenter.store import schema
+from isocenter.store.engine import READ_ONLY
 from isocenter.store.instants import now_microseconds
 from isocenter.store.repository import Store, StoredResource
 
@@ -77,7 +80,7 @@ class SearchEngine:
         context = self._context(compartment)
         binding = paging.binding(resource_type, query.self_params, compartment)
         cursor = _cursor(query, binding)
-        with self.store.engine.connect() as conn:
+        with self._reader() as conn:
             snapshot = cursor.snapshot if cursor else _max_key(conn)
             terms = resource_filter(schema.resource, resource_type, query.criteria, context)
             terms.append(schema.resource.c.res_key <= snapshot)
@@ -111,8 +114,14 @@ class SearchEngine:
         statement = select(res.c.id).where(*terms).order_by(res.c.res_key)
         if connection is not None:
             return list(connection.execute(statement).scalars())
-        with self.store.engine.connect() as conn:
+        with self._reader() as conn:
             return list(conn.execute(statement).scalars())
+
+    @contextmanager
+    def _reader(self) -> Iterator[Connection]:
+        """A connection for reading: one snapshot for page and count, no write lock."""
+        with self.store.engine.connect() as conn:
+            yield conn.execution_options(**{READ_ONLY: True})
 
     def _context(self, compartment: str | None) -> Context:
         return Context(self.fhir_base_url, self.store.dialect, now_microseconds(), compartment)

@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Execution option marking a connection that only reads (see _begin_immediate).
+READ_ONLY = "isocenter_read_only"
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -29,7 +31,11 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _begin_immediate(conn: Any) -> None:
     # Take the write lock at BEGIN so two writers queue instead of failing with
-    # "database is locked" when one upgrades a read transaction.
+    # "database is locked" when one upgrades a read transaction. A connection marked
+    # read-only (searches) begins deferred: it reads a snapshot and blocks no writer.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+        return
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
