@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from isocenter.ingest.demo_terms import RXNORM, SNOMED
+
 
 @dataclass(frozen=True)
 class Drug:
@@ -73,12 +75,9 @@ class Allergen:
     criticality: str
 
 
-RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-SNOMED_SYSTEM = "http://snomed.info/sct"
-
 ALLERGENS: dict[str, Allergen] = {
     "penicillin": Allergen(
-        SNOMED_SYSTEM,
+        SNOMED,
         "764146007",
         "Penicillin",
         "medication",
@@ -86,7 +85,7 @@ ALLERGENS: dict[str, Allergen] = {
         "low",
     ),
     "penicillin-severe": Allergen(
-        SNOMED_SYSTEM,
+        SNOMED,
         "764146007",
         "Penicillin",
         "medication",
@@ -94,7 +93,7 @@ ALLERGENS: dict[str, Allergen] = {
         "high",
     ),
     "sulfamethoxazole": Allergen(
-        SNOMED_SYSTEM,
+        SNOMED,
         "387406002",
         "Sulfamethoxazole",
         "medication",
@@ -102,20 +101,20 @@ ALLERGENS: dict[str, Allergen] = {
         "low",
     ),
     "codeine": Allergen(
-        RXNORM_SYSTEM, "2670", "codeine", "medication", ("422587007", "Nausea"), "low"
+        RXNORM, "2670", "codeine", "medication", ("422587007", "Nausea"), "low"
     ),
     "latex": Allergen(
-        SNOMED_SYSTEM, "111088007", "Latex", "environment", ("247472004", "Wheal"), "high"
+        SNOMED, "111088007", "Latex", "environment", ("247472004", "Wheal"), "high"
     ),
     "peanut": Allergen(
-        SNOMED_SYSTEM,
+        SNOMED,
         "256349002",
         "Peanut - dietary",
         "food",
         ("39579001", "Anaphylaxis"),
         "high",
     ),
-    "none": Allergen(SNOMED_SYSTEM, "716186003", "No known allergy", None, None, "low"),
+    "none": Allergen(SNOMED, "716186003", "No known allergy", None, None, "low"),
 }
 
 
@@ -148,14 +147,9 @@ COMORBIDITIES: dict[str, Problem] = {
 
 # CVX code -> display, as in the CDC CVX table.
 VACCINES: dict[str, str] = {
-    "140": "Influenza, seasonal, injectable, preservative free",
     "150": "Influenza, injectable, quadrivalent, preservative free",
     "208": "COVID-19, mRNA, LNP-S, PF, 30 mcg/0.3 mL dose",
     "33": "pneumococcal polysaccharide vaccine, 23 valent",
-    "133": "pneumococcal conjugate vaccine, 13 valent",
-    "115": (
-        "tetanus toxoid, reduced diphtheria toxoid, and acellular pertussis vaccine, adsorbed"
-    ),
     "187": "zoster vaccine recombinant",
     "20": "diphtheria, tetanus toxoids and acellular pertussis vaccine",
     "10": "poliovirus vaccine, inactivated",

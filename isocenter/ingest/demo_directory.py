@@ -68,6 +68,7 @@ ORGANIZATIONS = (
          "1200 Meridian Parkway, Suite B", "(330) 555-0102"),
 )  # fmt: skip
 CANCER_INSTITUTE, COMMUNITY_HOSPITAL, REFERENCE_LAB = (site.id for site in ORGANIZATIONS)
+SITE_BY_ID = {site.id: site for site in ORGANIZATIONS}
 
 
 def organization(site: Site) -> Json:
@@ -117,7 +118,7 @@ def location(place: Place) -> Json:
         "name": place.name,
         "type": [hl7("v3-RoleCode", place.role_code, place.role_display)],
         "telecom": [_phone("(330) 555-0103")],
-        "address": _address("1200 Meridian Parkway"),
+        "address": _address(SITE_BY_ID[place.organization].line),
         "position": {"longitude": place.longitude, "latitude": place.latitude},
         "managingOrganization": ref("Organization", place.organization),
     }

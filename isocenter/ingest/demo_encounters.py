@@ -54,23 +54,18 @@ class Visit:
         return self.kind == "surgery"
 
 
-# kind -> (CPT code, display) of the visit's Encounter.type
+# kind -> (CPT code, display) of the visit's Encounter.type. The displays are our own
+# short summaries: the AMA's CPT descriptors are licensed text.
 _TYPES = {
-    "biopsy": ("99203", "Office or other outpatient visit for the evaluation and management of "
-               "a new patient, low medical decision making"),
-    "consult": ("99205", "Office or other outpatient visit for the evaluation and management "
-                "of a new patient, high medical decision making"),
-    "radiation-consult": ("99205", "Office or other outpatient visit for the evaluation and "
-                          "management of a new patient, high medical decision making"),
-    "surgery": ("99223", "Initial hospital inpatient care, high medical decision making"),
-    "systemic-therapy": ("96413", "Chemotherapy administration, intravenous infusion "
-                         "technique; up to 1 hour, single or initial substance/drug"),
+    "biopsy": ("99203", "New patient office visit, low complexity"),
+    "consult": ("99205", "New patient office visit, high complexity"),
+    "radiation-consult": ("99205", "New patient office visit, high complexity"),
+    "surgery": ("99223", "Initial hospital inpatient care, high complexity"),
+    "systemic-therapy": ("96413", "Chemotherapy administration, IV infusion, first hour"),
     "radiotherapy": ("77427", "Radiation treatment management, 5 treatments"),
-    "follow-up": ("99214", "Office or other outpatient visit for the evaluation and management "
-                  "of an established patient, moderate medical decision making"),
-}  # fmt: skip
-_HORMONAL_TYPE = ("96402", "Chemotherapy administration, subcutaneous or intramuscular; "
-                  "hormonal anti-neoplastic")  # fmt: skip
+    "follow-up": ("99214", "Established patient office visit, moderate complexity"),
+}
+_HORMONAL_TYPE = ("96402", "Chemotherapy administration, IM or SC, hormonal anti-neoplastic")
 _ORAL_ONLY_TYPE = _TYPES["follow-up"]
 ORAL = frozenset({"temozolomide", "capecitabine", "bicalutamide", "letrozole", "lomustine"})
 HORMONAL = frozenset({"leuprolide", "bicalutamide", "letrozole"})

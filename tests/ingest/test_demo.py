@@ -72,12 +72,15 @@ def resources(bundles: list[Json]) -> list[Json]:
 
 
 def _walk(value: Any) -> Iterator[Any]:
-    """Every dict, list and scalar inside a JSON value, depth first."""
-    yield value
-    children = value.values() if isinstance(value, dict) else value
-    if isinstance(value, dict | list):
-        for child in children:
-            yield from _walk(child)
+    """Every dict, list and scalar inside a JSON value (iterative: the data is large)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _references(value: Any) -> list[str]:
@@ -268,7 +271,13 @@ def _children(node: Any, name: str) -> list[Any]:
 
 
 def _slice_rules(definition: Json, slice_id: str) -> list[tuple[list[str], str, Any]]:
+    return _cached_slice_rules(definition["url"], slice_id)
+
+
+@cache
+def _cached_slice_rules(url: str, slice_id: str) -> list[tuple[list[str], str, Any]]:
     """The fixed/pattern values that identify a slice: on it, or on required descendants."""
+    definition = structure_definitions()[url]
     elements = {element["id"]: element for element in definition["snapshot"]["element"]}
     rules = []
     for element_id, element in elements.items():
