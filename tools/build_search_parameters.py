@@ -17,6 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from isocenter.search.fhirpath import split_union
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DEFINITIONS = REPO.parent / "shared" / "data" / "definitions"
 DEFAULT_OUTPUT = REPO / "isocenter" / "search" / "data" / "search-parameters.json"
@@ -132,25 +134,6 @@ def _expression_for(expression: str | None, base: str, bases: list[str]) -> str 
 
 def _starts_with_type(part: str, type_name: str) -> bool:
     return part.startswith((f"{type_name}.", f"({type_name}."))
-
-
-def split_union(expression: str) -> list[str]:
-    """Split a FHIRPath expression on the `` | `` operators outside brackets and strings."""
-    parts, depth, quoted, start = [], 0, False, 0
-    for index, char in enumerate(expression):
-        if char == "'":
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(expression[start:index].strip())
-            start = index + 1
-    parts.append(expression[start:].strip())
-    return parts
 
 
 def _resource_types(compartment: dict[str, Any], parameters: list[dict[str, Any]]) -> list[str]:

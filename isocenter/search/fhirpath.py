@@ -212,18 +212,23 @@ def _compile_term(term: str, resource_type: str) -> _Step:
 
 
 def _top_level_keys(expression: str, resource_type: str) -> frozenset[str] | None:
+    """The JSON keys of the elements each term starts from (every typed name of a choice)."""
     keys: set[str] = set()
     for term in split_union(expression):
         steps = _parse_term(term)
         if steps[0] not in _ABSTRACT_ROOTS and steps[0] != resource_type:
             continue
         context = "Resource" if steps[0] in _ABSTRACT_ROOTS else steps[0]
-        first = _INDEX.fullmatch(steps[1]) if len(steps) > 1 else None
-        name = first["name"] if first else (steps[1] if len(steps) > 1 else "")
+        first = steps[1] if len(steps) > 1 else ""
+        indexed = _INDEX.fullmatch(first)
+        name = indexed["name"] if indexed else first
         if not _IDENTIFIER.fullmatch(name):
             return None
         choices = _CHOICES.get(f"{context}.{name}")
-        keys.update(f"{name}{choice}" for choice in choices) if choices else keys.add(name)
+        if choices:
+            keys.update(f"{name}{choice}" for choice in choices)
+        else:
+            keys.add(name)
     return frozenset(keys)
 
 

@@ -50,18 +50,26 @@ class _Parameter:
 class _Plan:
     # Parameters by the top-level element their expressions start from; most resources
     # hold a few of the elements their type's parameters look at, so only those run.
-    by_key: dict[str, tuple[_Parameter, ...]]
+    # Those that start from one element (most) need no check for repeats.
+    single: dict[str, tuple[_Parameter, ...]]
+    shared: dict[str, tuple[_Parameter, ...]]
     always: tuple[_Parameter, ...]
     compartment_params: frozenset[str]
 
     def parameters_for(self, resource: dict[str, Any]) -> list[_Parameter]:
-        chosen = dict.fromkeys(self.always)
-        by_key = self.by_key
+        chosen = list(self.always)
+        repeated: dict[_Parameter, None] = {}
+        single, shared = self.single, self.shared
         for key in resource:
-            found = by_key.get(key)
+            found = single.get(key)
             if found is not None:
-                chosen.update(dict.fromkeys(found))
-        return list(chosen)
+                chosen += found
+            found = shared.get(key)
+            if found is not None:
+                repeated.update(dict.fromkeys(found))
+        if repeated:
+            chosen += repeated
+        return chosen
 
 
 class ResourceIndexer:
@@ -97,30 +105,55 @@ class ResourceIndexer:
         return rows
 
     def _plan(self, resource_type: str) -> _Plan:
-        by_key: dict[str, list[_Parameter]] = {}
+        single: dict[str, list[_Parameter]] = {}
+        shared: dict[str, list[_Parameter]] = {}
         always: list[_Parameter] = []
         for parameter in self._registry.parameters(resource_type).values():
             if not parameter.supported or parameter.code in COLUMN_PARAMETERS:
                 continue
             assert parameter.expression is not None
             compiled = compile_expression(parameter.expression, resource_type)
+            evaluate = compiled.evaluate
             if not compiled.fast:
                 logger.debug("%s.%s is evaluated by fhirpathpy", resource_type, parameter.code)
+                evaluate = self._guarded(resource_type, parameter.code, evaluate)
             convert = self._converters[parameter.type]
-            indexed = _Parameter(parameter.code, parameter.type, compiled.evaluate, convert)
+            indexed = _Parameter(parameter.code, parameter.type, evaluate, convert)
             if compiled.keys is None:
                 always.append(indexed)
-            for key in compiled.keys or ():
+                continue
+            by_key = single if len(compiled.keys) == 1 else shared
+            for key in compiled.keys:
                 by_key.setdefault(key, []).append(indexed)
         compartment = frozenset(self._registry.compartment_params(resource_type))
-        keyed = {key: tuple(found) for key, found in by_key.items()}
-        plan = _Plan(keyed, tuple(always), compartment)
+        plan = _Plan(_tuples(single), _tuples(shared), tuple(always), compartment)
         self._plans[resource_type] = plan
         return plan
+
+    def _guarded(self, resource_type: str, code: str, evaluate: Evaluate) -> Evaluate:
+        """fhirpathpy raises where FHIRPath signals an error (``as`` on a collection, ...).
+
+        A resource is not refused for that: the parameter indexes nothing for it, and the
+        value is counted as skipped.
+        """
+
+        def guarded(resource: dict[str, Any]) -> list[Typed]:
+            try:
+                return evaluate(resource)
+            except Exception:
+                logger.debug("%s.%s: FHIRPath evaluation failed", resource_type, code)
+                self._skip(resource_type, code, 1)
+                return []
+
+        return guarded
 
     def _skip(self, resource_type: str, code: str, count: int) -> None:
         self.skipped[(resource_type, code)] += count
         logger.debug("%s.%s: %d values not indexable", resource_type, code, count)
+
+
+def _tuples(by_key: dict[str, list[_Parameter]]) -> dict[str, tuple[_Parameter, ...]]:
+    return {key: tuple(found) for key, found in by_key.items()}
 
 
 def make_indexer(registry: Registry, fhir_base_url: str | None = None) -> ResourceIndexer:
@@ -279,48 +312,61 @@ def _reference_converter(registry: Registry) -> _Convert:
     """
     known = registry.resource_types()
 
-    def parts_of(type_name: str, value: Any) -> tuple[Any, ...] | None:
-        """(target_type, target_id, url); () if nothing to index; None if unusable."""
+    def targets(type_name: str, value: Any) -> list[tuple[Any, ...]] | None:
+        """(target_type, target_id, url) rows; [] if nothing to index; None if unusable."""
         if type(value) is str:
-            return (None, None, value)
+            return _canonical_targets(value)
         if type(value) is not dict:
             return None
         if type_name != "Reference":
             # An element of type Resource (Bundle.entry[0].resource) is its own target.
-            return (type_name, value["id"], None) if type(value.get("id")) is str else ()
+            return [(type_name, value["id"], None)] if type(value.get("id")) is str else []
 
         reference = value.get("reference")
         if type(reference) is not str or reference.startswith("#"):
-            return ()
+            return []
         parts = reference_parts(reference)
         if parts is not None and parts[0] not in known:
             parts = None
         if ":" in reference:
-            return (*parts, reference) if parts else (None, None, reference)
-        return (*parts, None) if parts else None
+            return [(*parts, reference) if parts else (None, None, reference)]
+        return [(*parts, None)] if parts else None
 
     def convert(code: str, values: list[Typed], out: list[Row]) -> int:
         seen: set[tuple[Any, ...]] = set()
         skipped = 0
         for type_name, value in values:
-            found = parts_of(type_name, value)
+            found = targets(type_name, value)
             if found is None:
                 skipped += 1
                 continue
-            if found and found not in seen:
-                seen.add(found)
-                target_type, target_id, url = found
-                out.append(
-                    {
-                        "param": code,
-                        "target_type": target_type,
-                        "target_id": target_id,
-                        "url": url,
-                    }
-                )
+            for target in found:
+                if target not in seen:
+                    seen.add(target)
+                    target_type, target_id, url = target
+                    out.append(
+                        {
+                            "param": code,
+                            "target_type": target_type,
+                            "target_id": target_id,
+                            "url": url,
+                        }
+                    )
         return skipped
 
     return convert
+
+
+def _canonical_targets(canonical: str) -> list[tuple[Any, ...]]:
+    """A canonical by its URL; one with ``|version`` by the URL alone as well.
+
+    search.html#reference: a canonical is searched by its URL, or by ``url|version`` for
+    one version; the bare URL row lets the first find every version.
+    """
+    url, bar, _ = canonical.partition("|")
+    if not bar:
+        return [(None, None, canonical)]
+    return [(None, None, url), (None, None, canonical)]
 
 
 # -- quantity (search.html#quantity) ---------------------------------------------------

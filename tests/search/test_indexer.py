@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from isocenter.search.dates import date_range, period_range
-from isocenter.search.definitions import load_registry
+from isocenter.search.definitions import Registry, SearchParameter, load_registry
 from isocenter.search.indexer import ResourceIndexer, make_indexer
 from isocenter.store.index_rows import IndexRows, Row
 from isocenter.store.instants import from_datetime
@@ -298,11 +298,23 @@ class TestReferences:
         assert indexer.skipped == {("Observation", "subject"): 1}
 
     def test_canonicals_are_urls(self) -> None:
-        questionnaire = "http://example.org/Questionnaire/phq-9|1.0"
+        questionnaire = "http://example.org/Questionnaire/phq-9"
         resource = {"resourceType": "QuestionnaireResponse", "questionnaire": questionnaire}
         rows, _ = _index(resource)
         assert _rows(rows.reference, "questionnaire") == [
             {"target_type": None, "target_id": None, "url": questionnaire}
+        ]
+
+    def test_a_versioned_canonical_is_found_with_and_without_its_version(self) -> None:
+        questionnaire = "http://example.org/Questionnaire/phq-9"
+        resource = {
+            "resourceType": "QuestionnaireResponse",
+            "questionnaire": f"{questionnaire}|1.0",
+        }
+        rows, _ = _index(resource)
+        assert [row["url"] for row in _rows(rows.reference, "questionnaire")] == [
+            questionnaire,
+            f"{questionnaire}|1.0",
         ]
 
     def test_a_bundles_first_resource_is_its_composition(self) -> None:
@@ -373,6 +385,29 @@ class TestNumbersAndUris:
     def test_a_uri_is_kept_as_written(self) -> None:
         rows, _ = _index({"resourceType": "ValueSet", "url": "http://example.org/vs"})
         assert _rows(rows.uri, "url") == [{"value": "http://example.org/vs"}]
+
+
+class TestFallback:
+    def test_a_fhirpath_error_indexes_nothing_and_is_counted(self) -> None:
+        parameter = SearchParameter(
+            code="has-quantity",
+            type="token",
+            resource_type="Observation",
+            expression="(Observation.component.value as Quantity).exists()",
+            targets=(),
+            url="urn:test",
+            supported=True,
+        )
+        indexer = make_indexer(Registry(["Observation"], [parameter], {}))
+        two = [{"valueQuantity": {"value": 1}}, {"valueQuantity": {"value": 2}}]
+        rows = indexer({"resourceType": "Observation", "component": two})
+        assert rows.token == []
+        assert indexer.skipped == {("Observation", "has-quantity"): 1}
+
+        rows = indexer({"resourceType": "Observation", "component": two[:1]})
+        assert _rows(rows.token, "has-quantity") == [
+            {"system": None, "code": "true", "text": None}
+        ]
 
 
 class TestAllSharedData:
