@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy import Engine, func, select
 
 from isocenter.ingest.demo import DEMO_PATIENT_IDS, DEMO_PRACTITIONER_IDS, demo_bundles
 from isocenter.ingest.demo_directory import npi
+from isocenter.ingest.demo_time import local, utc, weekday_on_or_after
 from isocenter.ingest.validation import check_resource
 from isocenter.store import schema
 from isocenter.store.repository import Store
@@ -116,6 +118,33 @@ def test_output_does_not_depend_on_the_hash_seed_of_the_process(bundles: list[Js
     here = hashlib.sha256(json.dumps(bundles, ensure_ascii=False).encode()).hexdigest()
 
     assert other.stdout.strip() == here
+
+
+def test_no_demo_module_reads_the_clock() -> None:
+    sources = Path(demo_bundles.__code__.co_filename).parent.glob("demo*.py")
+
+    for source in sources:
+        text = source.read_text()
+        assert not re.search(r"\b(today|now|utcnow|time)\(\)", text), source.name
+
+
+def test_eastern_offset_follows_the_us_daylight_saving_rule() -> None:
+    # 2023: daylight time from 12 March 02:00 to 5 November 02:00.
+    assert local(datetime(2023, 3, 12, 1, 59)) == "2023-03-12T01:59:00-05:00"
+    assert local(datetime(2023, 3, 12, 3, 0)) == "2023-03-12T03:00:00-04:00"
+    assert local(datetime(2023, 11, 5, 1, 0)) == "2023-11-05T01:00:00-04:00"
+    assert local(datetime(2023, 11, 5, 2, 0)) == "2023-11-05T02:00:00-05:00"
+
+
+def test_instants_are_the_same_moment_in_utc() -> None:
+    assert utc(datetime(2023, 1, 10, 21, 30)) == "2023-01-11T02:30:00Z"
+    assert utc(datetime(2023, 7, 10, 9, 0)) == "2023-07-10T13:00:00Z"
+
+
+def test_weekend_days_move_to_the_monday() -> None:
+    saturday, sunday, monday = date(2024, 6, 1), date(2024, 6, 2), date(2024, 6, 3)
+
+    assert [weekday_on_or_after(d) for d in (saturday, sunday, monday)] == [monday] * 3
 
 
 # --- bundles, ids and references ---------------------------------------------------------
