@@ -157,5 +157,11 @@ VACCINES: dict[str, str] = {
     "21": "varicella virus vaccine",
 }
 
-# Hormonal and immune therapies: they do not suppress the marrow as cytotoxics do.
-NON_CYTOTOXIC = frozenset({"leuprolide", "bicalutamide", "letrozole", "nivolumab"})
+# Drug classes, by DRUGS key: they decide visit billing, procedure codes, blood counts
+# and how long an order runs.
+HORMONAL = frozenset({"leuprolide", "bicalutamide", "letrozole"})
+IMMUNE = frozenset({"nivolumab"})
+ORAL = frozenset({"temozolomide", "capecitabine", "bicalutamide", "letrozole", "lomustine"})
+LONG_TERM = frozenset({"letrozole", "levetiracetam"})
+# Hormonal and immune therapies do not suppress the marrow as cytotoxics do.
+NON_CYTOTOXIC = HORMONAL | IMMUNE

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from isocenter.ingest.demo_cases import Case
-from isocenter.ingest.demo_catalog import NON_CYTOTOXIC
+from isocenter.ingest.demo_catalog import HORMONAL, NON_CYTOTOXIC, ORAL
 from isocenter.ingest.demo_directory import (
     CANCER_INSTITUTE,
     COMMUNITY_HOSPITAL,
@@ -67,8 +67,6 @@ _TYPES = {
 }
 _HORMONAL_TYPE = ("96402", "Chemotherapy administration, IM or SC, hormonal anti-neoplastic")
 _ORAL_ONLY_TYPE = _TYPES["follow-up"]
-ORAL = frozenset({"temozolomide", "capecitabine", "bicalutamide", "letrozole", "lomustine"})
-HORMONAL = frozenset({"leuprolide", "bicalutamide", "letrozole"})
 
 
 def _visit_type(case: Case, visit: Visit) -> tuple[str, str]:

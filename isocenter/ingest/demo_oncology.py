@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from isocenter.ingest.demo_cases import Case, Stage
-from isocenter.ingest.demo_catalog import COMORBIDITIES, DRUGS
+from isocenter.ingest.demo_catalog import COMORBIDITIES, DRUGS, HORMONAL, IMMUNE, LONG_TERM
 from isocenter.ingest.demo_directory import CANCER_INSTITUTE, CLINICIAN_BY_ID, HOSPITAL_WARD
 from isocenter.ingest.demo_encounters import (
-    HORMONAL,
     NURSE,
     SURGEON,
     Visit,
@@ -41,9 +40,6 @@ from isocenter.ingest.demo_terms import (
     ref,
 )
 from isocenter.ingest.demo_time import at, day, local
-
-LONG_TERM = frozenset({"letrozole", "levetiracetam"})
-IMMUNE = frozenset({"nivolumab"})
 
 
 def cancer_id(case: Case) -> str:
