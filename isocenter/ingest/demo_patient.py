@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from isocenter.ingest.demo_cases import Case
 from isocenter.ingest.demo_directory import CANCER_INSTITUTE, STATE
 from isocenter.ingest.demo_terms import (
@@ -73,13 +75,7 @@ def patient(case: Case) -> Json:
                 "state": STATE,
                 "postalCode": person.postal_code,
                 "country": "US",
-                "period": {
-                    "start": day(
-                        person.birth_date
-                        if _is_child(case)
-                        else case.cancer.diagnosed.replace(day=1, month=1)
-                    )
-                },
+                "period": {"start": day(_moved_in(case))},
             }
         ],
         "communication": [{"language": concept(BCP47, *person.language), "preferred": True}],
@@ -89,6 +85,13 @@ def patient(case: Case) -> Json:
     if case.deceased:
         resource["deceasedDateTime"] = day(case.deceased)
     return resource
+
+
+def _moved_in(case: Case) -> date:
+    """Children have lived at home since birth; adults eight years before their diagnosis."""
+    if _is_child(case):
+        return case.person.birth_date
+    return date(case.cancer.diagnosed.year - 8, 1, 1)
 
 
 def _is_child(case: Case) -> bool:
