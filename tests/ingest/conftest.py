@@ -60,6 +60,14 @@ def store(engine: Engine) -> Store:
 
 
 @pytest.fixture
+def indexed_store(engine: Engine) -> Store:
+    """A store with the real search indexer, so index and compartment tables fill up."""
+    from isocenter.search.indexer import make_indexer
+
+    return Store(engine, make_indexer(load_registry()))
+
+
+@pytest.fixture
 def matcher() -> IdentifierMatcher:
     return IdentifierMatcher()
 

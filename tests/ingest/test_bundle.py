@@ -353,10 +353,20 @@ BAD_ENTRIES: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("kind", BAD_ENTRIES)
 def test_one_bad_entry_leaves_every_table_unchanged(
-    kind: str, store: Store, engine: Engine
+    kind: str, indexed_store: Store, engine: Engine
 ) -> None:
-    run(store, transaction(put(patient("p1"))))
+    store = indexed_store
+    observation = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2020-01-01",
+    }
+    run(store, transaction(put(patient("p1")), put(observation)))
     before = table_counts(engine)
+    assert before["search_token"] and before["search_reference"] and before["compartment"]
     good = transaction(
         post(patient("q1")), put(patient("q2")), copy.deepcopy(BAD_ENTRIES[kind])
     )
