@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, false, or_, select
+from sqlalchemy import ColumnElement, FromClause, exists, false, or_, select
 
 from isocenter.search import clauses
 from isocenter.search.query import Chain, Criterion, Has, Match, Missing
@@ -39,9 +39,22 @@ class Context:
 def resource_filter(
     res: FromClause, resource_type: str, criteria: list[Criterion], context: Context
 ) -> list[ColumnElement[bool]]:
-    """The WHERE terms for current resources of a type that meet every criterion."""
-    terms = [res.c.resource_type == resource_type, res.c.deleted == false()]
-    terms.extend(condition(res, resource_type, criterion, context) for criterion in criteria)
+    """The WHERE terms for current resources of a type that meet every criterion.
+
+    One criterion drives: its keys come from its index as ``res_key IN (...)``, and the
+    others are checked per candidate with ``EXISTS`` on the index's ``res_key``. Index rows
+    carry their resource's type, so a driver makes ``resource_type = ?`` redundant; it is
+    left out then, so that SQLite (which has no statistics) looks resources up by key
+    instead of walking every resource of the type.
+    """
+    driver = _driver(criteria)
+    terms = [res.c.deleted == false()]
+    if driver is None:
+        terms.append(res.c.resource_type == resource_type)
+    for criterion in criteria:
+        terms.append(
+            condition(res, resource_type, criterion, context, drive=criterion is driver)
+        )
     if context.compartment is not None:
         terms.append(in_compartment(res, context.compartment))
     return terms
@@ -55,30 +68,64 @@ def in_compartment(res: FromClause, patient_id: str) -> ColumnElement[bool]:
 
 
 def condition(
-    res: FromClause, resource_type: str, criterion: Criterion, context: Context
+    res: FromClause,
+    resource_type: str,
+    criterion: Criterion,
+    context: Context,
+    *,
+    drive: bool = False,
 ) -> ColumnElement[bool]:
-    if isinstance(criterion, Chain):
-        return _chain(res, resource_type, criterion, context)
     if isinstance(criterion, Has):
         return _has(res, resource_type, criterion, context)
-    if criterion.parameter.code in ("_id", "_lastUpdated"):
+    if not isinstance(criterion, Chain) and criterion.parameter.code in _COLUMN_PARAMETERS:
         return _column(res, criterion, context)
-    if isinstance(criterion, Missing):
-        keys = _parameter_rows(criterion, resource_type)[0]
-        return res.c.res_key.not_in(keys) if criterion.missing else res.c.res_key.in_(keys)
-    keys, table = _parameter_rows(criterion, resource_type)
-    keys = keys.where(or_(*[_value(table, criterion, v, context) for v in criterion.values]))
-    if criterion.modifier == "not":
-        return res.c.res_key.not_in(keys)
-    return res.c.res_key.in_(keys)
+    table, of_type, terms = _rows(criterion, resource_type, context)
+    if drive:
+        return res.c.res_key.in_(select(table.c.res_key).where(of_type, *terms))
+    # Checked per candidate on the res_key index. The type is left out: the candidate
+    # already has it, and without the leading column SQLite cannot pick the value index
+    # instead (without statistics it may, and walk a whole range per candidate).
+    found = exists().where(table.c.res_key == res.c.res_key, *terms)
+    negated = isinstance(criterion, Missing) and criterion.missing
+    negated = negated or (isinstance(criterion, Match) and criterion.modifier == "not")
+    return ~found if negated else found
 
 
-def _parameter_rows(criterion: Match | Missing, resource_type: str) -> tuple[Select[Any], Any]:
+def _rows(
+    criterion: Match | Missing | Chain, resource_type: str, context: Context
+) -> tuple[Any, ColumnElement[bool], list[ColumnElement[bool]]]:
+    """The index table, its type term and the terms that pick the criterion's rows."""
+    if isinstance(criterion, Chain):
+        return _chain_rows(resource_type, criterion, context)
     table = schema.INDEX_TABLES[criterion.parameter.type].alias()
-    keys = select(table.c.res_key).where(
-        table.c.resource_type == resource_type, table.c.param == criterion.parameter.code
-    )
-    return keys, table
+    terms = [table.c.param == criterion.parameter.code]
+    if isinstance(criterion, Match):
+        terms.append(or_(*[_value(table, criterion, v, context) for v in criterion.values]))
+    return table, table.c.resource_type == resource_type, terms
+
+
+# Which criterion drives a search, most selective kind first: a reference names one
+# target, a token or string value a few, a range many.
+_DRIVER_RANK = {"reference": 0, "token": 1, "string": 2, "uri": 2, "quantity": 4, "number": 4}
+_COLUMN_PARAMETERS = ("_id", "_lastUpdated")
+
+
+def _driver(criteria: list[Criterion]) -> Criterion | None:
+    ranked = [(rank, n) for n, c in enumerate(criteria) if (rank := _rank(c)) is not None]
+    return criteria[min(ranked)[1]] if ranked else None
+
+
+def _rank(criterion: Criterion) -> int | None:
+    """How well the criterion's own index finds its resources; None if it cannot drive."""
+    if isinstance(criterion, Chain):
+        return 3
+    if isinstance(criterion, Has) or criterion.parameter.code in _COLUMN_PARAMETERS:
+        return None
+    if isinstance(criterion, Missing):
+        return None if criterion.missing else 7
+    if criterion.modifier in ("not", "contains", "text", "below", "above"):
+        return None if criterion.modifier == "not" else 6
+    return _DRIVER_RANK.get(criterion.parameter.type, 5)
 
 
 def _value(table: Any, criterion: Match, value: Any, context: Context) -> ColumnElement[bool]:
@@ -116,10 +163,10 @@ def _column(
     return ~matched if criterion.modifier == "not" else matched
 
 
-def _chain(
-    res: FromClause, resource_type: str, chain: Chain, context: Context
-) -> ColumnElement[bool]:
-    """The reference row's target is a current resource of a target type meeting ``inner``."""
+def _chain_rows(
+    resource_type: str, chain: Chain, context: Context
+) -> tuple[Any, ColumnElement[bool], list[ColumnElement[bool]]]:
+    """Reference rows whose target is a current resource of a target type meeting ``inner``."""
     ref = schema.search_reference.alias()
     per_target = []
     for target_type, inner in chain.inner:
@@ -129,13 +176,12 @@ def _chain(
         )
         ids = select(target.c.id).where(*terms)
         per_target.append((ref.c.target_type == target_type) & ref.c.target_id.in_(ids))
-    keys = select(ref.c.res_key).where(
-        ref.c.resource_type == resource_type,
+    terms = [
         ref.c.param == chain.parameter.code,
         clauses.local(ref, context.fhir_base_url),
         or_(*per_target),
-    )
-    return res.c.res_key.in_(keys)
+    ]
+    return ref, ref.c.resource_type == resource_type, terms
 
 
 def _chain_context(context: Context, target_type: str) -> Context:
