@@ -157,8 +157,11 @@ class QueryParser:
     def _accept(self, query: SearchQuery, name: str, value: str) -> None:
         if name in HTTP_PARAMETERS:
             return
-        handler = _RESULT_PARAMETERS.get(name.split(":", 1)[0])
+        base, modifier = name.split(":", 1) if ":" in name else (name, "")
+        handler = _RESULT_PARAMETERS.get(base)
         if handler is not None:
+            if modifier and base not in ("_include", "_revinclude"):
+                raise Rejected(f"{base} takes no modifier")
             canonical = handler(self, query, name, value)
             query.self_params.append((name, canonical))
             return

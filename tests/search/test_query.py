@@ -86,6 +86,8 @@ def test_composite_and_special_parameters_are_not_supported(
         ("_include", "Patient"),
         ("_include", "Patient:name"),
         ("_elements", "name,,!"),
+        ("_sort:desc", "name"),
+        ("_count:x", "5"),
     ],
 )
 def test_malformed_values_are_refused(parser: QueryParser, name: str, value: str) -> None:
