@@ -25,6 +25,18 @@ class Settings:
     default_page_size: int = 50
     max_page_size: int = 1000
     data_dir: Path = field(default=DEFAULT_DATA_DIR)
+    # Authorization (issue 3). Refresh tokens granted with offline_access live
+    # refresh_token_lifetime_seconds (SMART asks for months); with online_access they end
+    # with the sign-in session, so they live session_lifetime_seconds.
+    access_token_lifetime_seconds: int = 3600
+    refresh_token_lifetime_seconds: int = 90 * 24 * 3600
+    authorization_code_lifetime_seconds: int = 120
+    launch_lifetime_seconds: int = 300
+    session_lifetime_seconds: int = 8 * 3600
+    development: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     @property
     def fhir_base_url(self) -> str:
@@ -72,7 +84,24 @@ def _checked(settings: Settings) -> Settings:
         raise ConfigError("workers must be at least 1")
     if not 0 < settings.default_page_size <= settings.max_page_size:
         raise ConfigError("default page size must be between 1 and the maximum page size")
+    _check_auth(settings)
     return settings
+
+
+def _check_auth(settings: Settings) -> None:
+    # RFC 6749 §4.1.2: codes are short-lived; ten minutes at most, we keep to five.
+    if not 60 <= settings.authorization_code_lifetime_seconds <= 300:
+        raise ConfigError("authorization code lifetime must be 60 to 300 seconds")
+    if not 0 < settings.access_token_lifetime_seconds <= 24 * 3600:
+        raise ConfigError("access token lifetime must be 1 second to 24 hours")
+    if settings.refresh_token_lifetime_seconds < 90 * 24 * 3600:
+        raise ConfigError("offline refresh tokens must last at least 90 days")
+    if not 0 < settings.launch_lifetime_seconds <= 3600:
+        raise ConfigError("launch lifetime must be 1 second to 1 hour")
+    if settings.session_lifetime_seconds <= 0:
+        raise ConfigError("session lifetime must be positive")
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise ConfigError("TLS needs both a certificate and a key file")
 
 
 def load_settings() -> Settings:
@@ -89,5 +118,27 @@ def load_settings() -> Settings:
         default_page_size=_int("ISOCENTER_DEFAULT_PAGE_SIZE", 50),
         max_page_size=_int("ISOCENTER_MAX_PAGE_SIZE", 1000),
         data_dir=DEFAULT_DATA_DIR,
+        access_token_lifetime_seconds=_int("ISOCENTER_ACCESS_TOKEN_LIFETIME_SECONDS", 3600),
+        refresh_token_lifetime_seconds=_int(
+            "ISOCENTER_REFRESH_TOKEN_LIFETIME_SECONDS", 90 * 24 * 3600
+        ),
+        authorization_code_lifetime_seconds=_int(
+            "ISOCENTER_AUTHORIZATION_CODE_LIFETIME_SECONDS", 120
+        ),
+        launch_lifetime_seconds=_int("ISOCENTER_LAUNCH_LIFETIME_SECONDS", 300),
+        session_lifetime_seconds=_int("ISOCENTER_SESSION_LIFETIME_SECONDS", 8 * 3600),
+        development=_bool("ISOCENTER_DEVELOPMENT", False),
+        trusted_proxies=_list("ISOCENTER_TRUSTED_PROXIES"),
+        tls_cert=_path("ISOCENTER_TLS_CERT"),
+        tls_key=_path("ISOCENTER_TLS_KEY"),
     )
     return _checked(settings)
+
+
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
+def _path(name: str) -> Path | None:
+    raw = os.environ.get(name, "")
+    return Path(raw) if raw else None

@@ -142,3 +142,167 @@ INDEX_TABLES: dict[str, Table] = {
     "number": search_number,
     "uri": search_uri,
 }
+
+# --- Authorization (issue 3): apps, users, keys, grants and tokens --------------------
+# Secrets, codes, handles and tokens are kept only as SHA-256 hex digests (passwords and
+# client secrets as argon2 hashes), so a copy of the database grants nothing.
+
+_Hash = String(64)
+
+app = Table(
+    "app",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("logo_url", Text, nullable=True),
+    Column("launch_url", Text, nullable=True),
+    Column("redirect_uris", Text, nullable=False),
+    Column("logout_url", Text, nullable=True),
+    Column("scopes", Text, nullable=False),
+    Column("client_type", String(32), nullable=False),
+    Column("secret_hash", Text, nullable=True),
+    Column("jwks_url", Text, nullable=True),
+    Column("jwks", Text, nullable=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+user_account = Table(
+    "user_account",
+    metadata,
+    Column("username", String(128), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("patient_id", String(64), nullable=True),
+    Column("practitioner_id", String(64), nullable=True),
+    Column("display_name", Text, nullable=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+signing_key = Table(
+    "signing_key",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("alg", String(16), nullable=False),
+    Column("private_pem", Text, nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("retired_at", BigInteger, nullable=True),
+    Column("publish_until", BigInteger, nullable=True),
+)
+
+browser_session = Table(
+    "browser_session",
+    metadata,
+    Column("session_hash", _Hash, primary_key=True),
+    Column("username", String(128), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger, nullable=True),
+)
+
+launch_context = Table(
+    "launch_context",
+    metadata,
+    Column("handle_hash", _Hash, primary_key=True),
+    Column("username", String(128), nullable=False),
+    Column("patient_id", String(64), nullable=True),
+    Column("encounter_id", String(64), nullable=True),
+    Column("client_id", String(64), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+)
+
+authorization = Table(
+    "authorization",
+    metadata,
+    Column("authorization_id", String(64), primary_key=True),
+    Column("username", String(128), nullable=True),
+    Column("client_id", String(64), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("patient_id", String(64), nullable=True),
+    Column("encounter_id", String(64), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index("ix_authorization_username", "username"),
+    Index("ix_authorization_client", "client_id"),
+)
+
+authorization_code = Table(
+    "authorization_code",
+    metadata,
+    Column("code_hash", _Hash, primary_key=True),
+    Column("authorization_id", String(64), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("code_challenge", Text, nullable=True),
+    Column("nonce", Text, nullable=True),
+    Column("context", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+)
+
+refresh_token = Table(
+    "refresh_token",
+    metadata,
+    Column("token_hash", _Hash, primary_key=True),
+    Column("authorization_id", String(64), nullable=False),
+    Column("family_id", String(64), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index("ix_refresh_token_authorization", "authorization_id"),
+    Index("ix_refresh_token_family", "family_id"),
+)
+
+access_token = Table(
+    "access_token",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("authorization_id", String(64), nullable=True),
+    Column("client_id", String(64), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_access_token_authorization", "authorization_id"),
+)
+
+revoked_token = Table(
+    "revoked_token",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+client_assertion_jti = Table(
+    "client_assertion_jti",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("id", _Key, primary_key=True, autoincrement=True),
+    Column("recorded_at", BigInteger, nullable=False),
+    Column("client_id", String(64), nullable=True),
+    Column("username", String(128), nullable=True),
+    Column("patient_id", String(64), nullable=True),
+    Column("action", String(16), nullable=False),
+    Column("resource_type", String(64), nullable=True),
+    Column("resource_id", String(64), nullable=True),
+    Column("query", Text, nullable=True),
+    Column("outcome", Integer, nullable=False),
+    Index("ix_audit_event_recorded", "recorded_at"),
+    Index("ix_audit_event_patient", "patient_id", "recorded_at"),
+)
