@@ -140,6 +140,11 @@ def run_bundle(
     allow_repeats: bool = False,
     writer: Writer | None = None,
 ) -> BundleResult:
+    """Run a transaction or batch Bundle (see ``process_bundle``), reporting what it wrote.
+
+    ``allow_repeats`` lets two entries write the same resource (successive versions; a
+    collection may repeat one), which http.html#trules forbids for a transaction.
+    """
     resource_types = _resource_types()
     _check_bundle(bundle)
     references = references or ConditionalReferences(search, resource_types)
