@@ -75,7 +75,11 @@ class Call:
         return resource_type
 
     def id(self) -> str:
-        return check_id(self.path("id"))
+        """The URL's logical id; ``$name`` there is an operation, which none is yet."""
+        id = self.path("id")
+        if id.startswith("$"):
+            raise not_supported(f"operation {id} is not supported on this server")
+        return check_id(id)
 
     def prefer(self, name: str) -> str | None:
         """A token of the Prefer header (RFC 7240), e.g. ``return`` or ``handling``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -19,7 +20,17 @@ def etag(version_id: int) -> str:
 
 
 def version_headers(stored: StoredResource) -> dict[str, str]:
-    return {"ETag": etag(stored.version_id), "Last-Modified": to_http_date(stored.last_updated)}
+    return {"ETag": etag(stored.version_id), "Last-Modified": _http_date(stored.last_updated)}
+
+
+@lru_cache(maxsize=1024)
+def _http_date_of_second(second: int) -> str:
+    return to_http_date(second * 1_000_000)
+
+
+def _http_date(microseconds: int) -> str:
+    """Last-Modified has whole seconds; resources written together share one."""
+    return _http_date_of_second(microseconds // 1_000_000)
 
 
 def dumps(value: Any, fmt: Format) -> bytes:

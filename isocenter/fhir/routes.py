@@ -38,7 +38,21 @@ class ResourceTypeConvertor(Convertor[str]):
         return value
 
 
+class LogicalIdConvertor(Convertor[str]):
+    """A path segment that can be an id: not ``_history``, ``_search`` or another
+    ``_``-name (malformed ids still match, to be refused with 400 by the interaction)."""
+
+    regex = "[^/_][^/]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 register_url_convertor("resource_type", ResourceTypeConvertor())
+register_url_convertor("logical_id", LogicalIdConvertor())
 
 _WITH_BODY = {"POST", "PUT"}
 _INLINE = {interactions.read, interactions.vread, capability.metadata}
@@ -74,27 +88,26 @@ def route(path: str, **methods: Interaction) -> Route:
 
 
 def fhir_routes(prefix: str = "/fhir") -> list[BaseRoute]:
-    """Literal segments (metadata, _history, _search) come before ids; read early."""
+    """The interactions of http.html#summary; read first, as it is the most frequent."""
+    instance = f"{prefix}/{{type:resource_type}}/{{id:logical_id}}"
     return [
-        route(f"{prefix}/metadata", GET=capability.metadata),
-        route(f"{prefix}/_history", GET=history.system_history),
-        route(prefix, POST=transaction.transaction),
-        route(f"{prefix}/", POST=transaction.transaction),
-        route(f"{prefix}/{{type:resource_type}}/_history", GET=history.type_history),
-        route(f"{prefix}/{{type:resource_type}}/_search", POST=searchset.search_type_post),
         route(
-            f"{prefix}/{{type:resource_type}}/{{id}}",
+            instance,
             GET=interactions.read,
             PUT=interactions.update,
             DELETE=interactions.delete,
         ),
+        route(f"{instance}/_history/{{vid}}", GET=interactions.vread),
+        route(f"{instance}/_history", GET=history.instance_history),
         route(
             f"{prefix}/{{type:resource_type}}",
             GET=searchset.search_type,
             POST=interactions.create,
         ),
-        route(f"{prefix}/{{type:resource_type}}/{{id}}/_history", GET=history.instance_history),
-        route(
-            f"{prefix}/{{type:resource_type}}/{{id}}/_history/{{vid}}", GET=interactions.vread
-        ),
+        route(f"{prefix}/{{type:resource_type}}/_search", POST=searchset.search_type_post),
+        route(f"{prefix}/{{type:resource_type}}/_history", GET=history.type_history),
+        route(f"{prefix}/metadata", GET=capability.metadata),
+        route(f"{prefix}/_history", GET=history.system_history),
+        route(prefix, POST=transaction.transaction),
+        route(f"{prefix}/", POST=transaction.transaction),
     ]

@@ -106,3 +106,8 @@ def test_unexpected_failure_is_500_with_an_outcome(
 def test_every_route_is_a_fhir_interaction() -> None:
     paths = [route.path for route in routes.fhir_routes()]  # type: ignore[attr-defined]
     assert all(path.startswith("/fhir") for path in paths)
+
+
+def test_an_operation_is_not_supported(client: Client) -> None:
+    assert_outcome(client.get("/fhir/Patient/$everything"), 400, "not-supported")
+    assert_outcome(client.get("/fhir/Patient/p1/$everything"), 404, "not-found")
