@@ -32,13 +32,14 @@ from bench.databases import (
 from bench.loading import bundle_files, isocenter_command, plain_insert, run_loader
 from bench.multiplier import (
     copies_needed,
+    copy_folder_name,
     read_sources,
     unique_resources,
     write_copies,
 )
-from bench.processes import Server, free_port, peak_rss_bytes
+from bench.processes import Server, free_port, load_average, peak_rss_bytes
 from bench.reads import constant_body, require_wrk, run_wrk, sample_reads
-from bench.searches import patient_facts, run_searches
+from bench.searches import Population, patient_facts, run_searches
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -128,6 +129,7 @@ def measure_load(
     data: Path, url: str, plain_url: str, args: argparse.Namespace, found: report.Report
 ) -> bool:
     print(f"load: isocenter load {data} ...", flush=True)
+    found.note(f"load average before the load: {load_average()}")
     log = args.out / "load.log"
     loaded, finished = run_loader(
         data, fresh_database(url), log_path=log, timeout_seconds=args.load_timeout
@@ -143,7 +145,8 @@ def measure_load(
     engine = reader_engine(url)
     rows = stored_rows(engine)
     engine.dispose()
-    found.note("rows after load: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+    filled = ", ".join(f"{name} {count:,}" for name, count in rows.items() if count)
+    found.note(f"rows after load: {filled}")
     return loaded.resources > 0
 
 
@@ -173,7 +176,7 @@ def measure_server(
     )
     server.start(f"{base}/fhir/metadata", timeout_seconds=120)
     try:
-        _reads(base, args, found)
+        _reads(base, server.pid, args, found)
         _searches(base, engine, copies, args, found)
         found.add(report.server_rss_row(peak_rss_bytes(server.pid)))
         if args.profile:
@@ -183,29 +186,32 @@ def measure_server(
         engine.dispose()
 
 
-def _reads(base: str, args: argparse.Namespace, found: report.Report) -> None:
+def _reads(base: str, pid: int, args: argparse.Namespace, found: report.Report) -> None:
     reads_file, constant_file = args.out / "read-paths.txt", args.out / "constant-path.txt"
     print(
         f"reads: wrk {args.connections} connections, {args.read_seconds} s each ...", flush=True
     )
     for paths in (reads_file, constant_file):
-        run_wrk(base, paths, connections=args.connections, seconds=3)
-    reads = run_wrk(base, reads_file, connections=args.connections, seconds=args.read_seconds)
-    constant = run_wrk(
-        base, constant_file, connections=args.connections, seconds=args.read_seconds
+        run_wrk(base, paths, server_pid=pid, connections=args.connections, seconds=3)
+    found.note(f"load average before reads: {load_average()}")
+    reads, constant = (
+        run_wrk(
+            base, paths, server_pid=pid, connections=args.connections, seconds=args.read_seconds
+        )
+        for paths in (reads_file, constant_file)
     )
     for row in report.read_rows(reads, constant, args.connections):
         found.add(row)
 
 
 def _searches(
-    base: str, engine: object, copies: int, args: argparse.Namespace, found: report.Report
+    base: str, engine: Engine, copies: int, args: argparse.Namespace, found: report.Report
 ) -> None:
     print(f"searches: {args.runs} runs per query kind ...", flush=True)
-    facts = [patient_facts(source) for source in read_sources(SHARED_DATA)]
+    found.note(f"load average before searches: {load_average()}")
     with httpx.Client(timeout=30) as client:
         figures = run_searches(
-            client, f"{base}/fhir", engine, facts, copies=copies, runs=args.runs
+            client, f"{base}/fhir", engine, population(copies), runs=args.runs
         )
     for row in report.search_rows(figures):
         found.add(row)
@@ -226,6 +232,7 @@ def _profile_server(
     run_wrk(
         base,
         args.out / "read-paths.txt",
+        server_pid=server.pid,
         connections=args.connections,
         seconds=args.read_seconds,
     )
@@ -234,21 +241,49 @@ def _profile_server(
 
     raw = args.out / "profile-searches.txt"
     sampler = profiling.record_pid(server.pid, raw, 30)
-    facts = [patient_facts(source) for source in read_sources(SHARED_DATA)]
     with httpx.Client(timeout=30) as client:
-        run_searches(client, f"{base}/fhir", engine, facts, copies=copies, runs=40)
+        run_searches(client, f"{base}/fhir", engine, population(copies), runs=40)
     sampler.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
     sampler.wait(timeout=60)
     found.sections.append(profiling.summarize("Server during searches", raw).markdown())
 
 
-def profile_load(data: Path, url: str, args: argparse.Namespace, found: report.Report) -> None:
-    print("profile: isocenter load of 3 copies ...", flush=True)
+def profile_load(url: str, copies: int, args: argparse.Namespace, found: report.Report) -> None:
+    """One more copy into an empty database and into the full one; profile the latter."""
+    print("profile: isocenter load of one more copy, empty vs full database ...", flush=True)
+    sources = read_sources(SHARED_DATA)
+    extra = args.out / "extra-data"
+    shutil.rmtree(extra, ignore_errors=True)
+    list(write_copies(sources, copies + 2, extra, first=copies))
+    first, second = (extra / copy_folder_name(n) for n in (copies, copies + 1))
+    empty_url = (
+        with_database_name(url, "isocenter_bench_empty")
+        if args.postgres
+        else sqlite_url(args.out / "empty.db")
+    )
+    rates = []
+    for target in (fresh_database(empty_url), url):
+        loaded, _ = run_loader(
+            first,
+            target,
+            log_path=args.out / "extra-load.log",
+            timeout_seconds=args.load_timeout,
+        )
+        rates.append(unique_resources(sources) / loaded.seconds)
+    found.note(
+        f"one more copy ({unique_resources(sources):,} resources) loads at {rates[0]:,.0f}/s "
+        f"into an empty database and at {rates[1]:,.0f}/s into the benchmark database"
+    )
     raw = args.out / "profile-load.txt"
-    folders = sorted(path for path in data.iterdir() if path.is_dir())[:3]
-    command = [isocenter_command(), "load", "--quiet", "--database-url", fresh_database(url)]
-    profiling.record_command([*command, *map(str, folders)], raw, args.load_timeout)
-    found.sections.append(profiling.summarize("isocenter load (3 copies)", raw).markdown())
+    command = [isocenter_command(), "load", "--quiet", "--database-url", url, str(second)]
+    profiling.record_command(command, raw, args.load_timeout)
+    title = "isocenter load of one more copy into the full benchmark database"
+    found.sections.append(profiling.summarize(title, raw).markdown())
+
+
+def population(copies: int) -> Population:
+    patients = [patient_facts(source) for source in read_sources(SHARED_DATA)]
+    return Population(patients, copies)
 
 
 def main(argv: list[str]) -> int:
@@ -264,13 +299,8 @@ def main(argv: list[str]) -> int:
     data, copies = make_data(args.out, args.resources)
     if measure_load(data, url, plain_url, args, found):
         measure_server(url, copies, args, found)
-    if args.profile:
-        profile_url = (
-            with_database_name(url, "isocenter_bench_profile")
-            if args.postgres
-            else sqlite_url(args.out / "profile.db")
-        )
-        profile_load(data, profile_url, args, found)
+        if args.profile:
+            profile_load(url, copies, args, found)
     found.note(f"whole run: {time.perf_counter() - started:.0f} s")
     if str(args.results) != "-":
         args.results.write_text(report.markdown(found), encoding="utf-8")

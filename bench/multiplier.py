@@ -105,9 +105,11 @@ def copy_folder_name(copy: int) -> str:
     return f"copy-{copy:03d}"
 
 
-def write_copies(sources: list[SourceBundle], copies: int, out: Path) -> Iterator[Path]:
-    """Write ``copies`` copies of every source bundle under ``out``; yield each file."""
-    for copy in range(copies):
+def write_copies(
+    sources: list[SourceBundle], copies: int, out: Path, *, first: int = 0
+) -> Iterator[Path]:
+    """Write copies ``first`` .. ``copies - 1`` of every source bundle under ``out``."""
+    for copy in range(first, copies):
         folder = out / copy_folder_name(copy)
         folder.mkdir(parents=True, exist_ok=True)
         for source in sources:

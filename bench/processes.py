@@ -17,6 +17,7 @@ import httpx
 class Finished:
     exit_code: int
     seconds: float
+    cpu_seconds: float
     peak_rss_bytes: int
 
 
@@ -34,7 +35,8 @@ def run_measured(
             if pid:
                 seconds = time.perf_counter() - started
                 child.returncode = os.waitstatus_to_exitcode(status)
-                return Finished(child.returncode, seconds, usage.ru_maxrss * 1024)
+                cpu = usage.ru_utime + usage.ru_stime
+                return Finished(child.returncode, seconds, cpu, usage.ru_maxrss * 1024)
             if time.perf_counter() > deadline:
                 child.kill()
                 raise TimeoutError(f"{command[0]} ran past {timeout_seconds:.0f} s")
@@ -47,6 +49,19 @@ def peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a running process has used so far (/proc/PID/stat)."""
+    # Fields after the command name (which may hold spaces) start at the last ")".
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    """The 1-minute load average: how busy the 2 cores were with anything else."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def free_port() -> int:

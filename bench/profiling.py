@@ -69,6 +69,11 @@ def record_pid(pid: int, output: Path, seconds: int) -> subprocess.Popen[bytes]:
     )
 
 
+# Threads blocked in these (tqdm's monitor, idle pool workers) use no CPU; py-spy still
+# samples them when they wait with a timeout.
+_WAITING = frozenset({"threading.py:Condition.wait", "threading.py:Event.wait"})
+
+
 def _function(frame: str) -> str:
     # "name (path/module.py:123)" -> "module.py:name"; line numbers would split a function.
     name, _, where = frame.partition(" (")
@@ -86,6 +91,8 @@ def summarize(title: str, raw: Path) -> Profile:
             continue
         count = int(count_text)
         functions = [_function(frame) for frame in stack.split(";")]
+        if functions[-1] in _WAITING:
+            continue
         samples += count
         own[functions[-1]] += count
         for name in set(functions):

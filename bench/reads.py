@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from bench.processes import cpu_seconds
 from isocenter.store import schema
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
@@ -25,10 +26,16 @@ class HttpFigures:
     p50_ms: float
     p99_ms: float
     errors: int
+    server_cpu_seconds: float
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def per_server_cpu_second(self) -> float:
+        """Requests per CPU-second of the server: less sensitive to other work."""
+        return self.requests / self.server_cpu_seconds if self.server_cpu_seconds else 0.0
 
 
 def sample_reads(engine: Engine, count: int, seed: int) -> list[tuple[str, str, int]]:
@@ -68,7 +75,13 @@ def require_wrk() -> str:
 
 
 def run_wrk(
-    base_url: str, paths_file: Path, *, connections: int, seconds: int, seed: int = 1
+    base_url: str,
+    paths_file: Path,
+    *,
+    server_pid: int,
+    connections: int,
+    seconds: int,
+    seed: int = 1,
 ) -> HttpFigures:
     """GET random paths from ``paths_file`` on ``connections`` connections for ``seconds``."""
     env = dict(os.environ, BENCH_PATHS=str(paths_file), BENCH_SEED=str(seed))
@@ -83,9 +96,11 @@ def run_wrk(
         str(WRK_SCRIPT),
         base_url,
     ]
+    cpu_started = cpu_seconds(server_pid)
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True
     )
+    server_cpu = cpu_seconds(server_pid) - cpu_started
     line = next(line for line in done.stdout.splitlines() if line.startswith("BENCH "))
     figures = json.loads(line.removeprefix("BENCH "))
     requests = figures["requests"]
@@ -96,4 +111,5 @@ def run_wrk(
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         errors=figures["socket_errors"] + figures["status_errors"],
+        server_cpu_seconds=server_cpu,
     )

@@ -1,10 +1,12 @@
 """Search latency over HTTP, beside a bare SQL fetch of the same resources.
 
 Each query kind runs ``runs`` times with real values from the Synthea bundles (a patient
-of a random copy, one of that patient's LOINC codes and the year it was measured, a
-family name), one request at a time on one keep-alive connection. The baseline for each
-run is ``SELECT content FROM resource`` of exactly the resources that run matched, by
-the unique (resource_type, id) index: what reading those rows costs without searching.
+of a random copy, one of that patient's LOINC codes and a year it was measured, a family
+name), one request at a time on one keep-alive connection. The baseline for each run is
+``SELECT content FROM resource`` of exactly the resources that run matched, by the unique
+(resource_type, id) index: what reading those rows costs without searching. Each run's
+``total`` is also checked against the count worked out from the source bundles, so a
+fast but wrong search shows.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 import orjson
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Connection, Engine, Select, bindparam, select
 
 from bench.multiplier import SourceBundle, copy_id
+from isocenter.search.normalize import normalize_string
 from isocenter.store import schema
 
 Params = list[tuple[str, str]]
@@ -32,16 +36,32 @@ class PatientFacts:
     """What the queries need to know about one source bundle's patient."""
 
     id: str
-    family: str
-    coded_observations: tuple[tuple[str, str], ...]  # (LOINC code, yyyy-mm-dd)
-    has_medication_requests: bool
+    families: tuple[str, ...]
+    conditions: int
+    laboratory_observations: int
+    active_medication_requests: int
+    medication_requests: int
+    # (LOINC code, year of effectiveDateTime as written) -> Observations with it
+    code_years: Counter[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Case:
+    params: Params
+    expected_total: int
+
+
+@dataclass(frozen=True)
+class Population:
+    patients: list[PatientFacts]
+    copies: int
 
 
 @dataclass(frozen=True)
 class QueryKind:
     name: str
     resource_type: str
-    params: Callable[[PatientFacts, int, random.Random], Params]
+    case: Callable[[PatientFacts, int, random.Random, Population], Case]
     applies: Callable[[PatientFacts], bool] = lambda _facts: True
 
 
@@ -53,6 +73,7 @@ class SearchFigures:
     sql_ms: list[float] = field(default_factory=list)
     matches: list[int] = field(default_factory=list)
     errors: int = 0
+    unexpected_totals: int = 0
 
 
 def percentile(values: list[float], rank: float) -> float:
@@ -63,63 +84,101 @@ def percentile(values: list[float], rank: float) -> float:
     return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
 
 
+def _has_category(observation: dict, code: str) -> bool:
+    return any(
+        coding.get("code") == code
+        for category in observation.get("category", [])
+        for coding in category.get("coding", [])
+    )
+
+
 def patient_facts(source: SourceBundle) -> PatientFacts:
     resources = [entry["resource"] for entry in source.bundle["entry"]]
-    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    by_type: dict[str, list[dict]] = {}
+    for resource in resources:
+        by_type.setdefault(resource["resourceType"], []).append(resource)
+    patient = by_type["Patient"][0]
+    observations = by_type.get("Observation", [])
+    requests = by_type.get("MedicationRequest", [])
     return PatientFacts(
         id=patient["id"],
-        family=patient["name"][0]["family"],
-        coded_observations=tuple(
-            (coding["code"], observation["effectiveDateTime"][:10])
-            for observation in resources
-            if observation["resourceType"] == "Observation"
-            and "effectiveDateTime" in observation
-            for coding in observation["code"].get("coding", [])[:1]
-            if coding.get("system") == LOINC
-        ),
-        has_medication_requests=any(
-            r["resourceType"] == "MedicationRequest" for r in resources
+        families=tuple(name["family"] for name in patient["name"] if "family" in name),
+        conditions=len(by_type.get("Condition", [])),
+        laboratory_observations=sum(_has_category(o, "laboratory") for o in observations),
+        active_medication_requests=sum(r["status"] == "active" for r in requests),
+        medication_requests=len(requests),
+        code_years=Counter(
+            (code, year)
+            for observation in observations
+            if "effectiveDateTime" in observation
+            for year in [observation["effectiveDateTime"][:4]]
+            for code in {
+                coding["code"]
+                for coding in observation["code"].get("coding", [])
+                if coding.get("system") == LOINC
+            }
         ),
     )
 
 
-def _code_and_year(facts: PatientFacts, copy: int, rng: random.Random) -> Params:
-    code, day = rng.choice(facts.coded_observations)
-    year = day[:4]
-    return [
+def _laboratory(facts: PatientFacts, copy: int, _rng: random.Random, _p: Population) -> Case:
+    params = [("patient", copy_id(copy, facts.id)), ("category", "laboratory")]
+    return Case(params, facts.laboratory_observations)
+
+
+def _code_and_year(facts: PatientFacts, copy: int, rng: random.Random, _p: Population) -> Case:
+    (code, year), count = rng.choice(sorted(facts.code_years.items()))
+    params = [
         ("patient", copy_id(copy, facts.id)),
         ("code", f"{LOINC}|{code}"),
         ("date", f"ge{year}-01-01"),
         ("date", f"le{year}-12-31"),
     ]
+    return Case(params, count)
+
+
+def _conditions(facts: PatientFacts, copy: int, _rng: random.Random, _p: Population) -> Case:
+    return Case([("patient", copy_id(copy, facts.id))], facts.conditions)
+
+
+def _family(facts: PatientFacts, _copy: int, _rng: random.Random, people: Population) -> Case:
+    family = facts.families[0]
+    wanted = normalize_string(family)
+    # String search matches names that start with the value (R4 search 3.1.1.4.13).
+    alike = sum(
+        any(normalize_string(name).startswith(wanted) for name in other.families)
+        for other in people.patients
+    )
+    return Case([("family", family)], alike * people.copies)
+
+
+def _active_requests(
+    facts: PatientFacts, copy: int, _rng: random.Random, _p: Population
+) -> Case:
+    params = [("patient", copy_id(copy, facts.id)), ("status", "active")]
+    return Case(params, facts.active_medication_requests)
 
 
 QUERY_KINDS = (
-    QueryKind(
-        "Observation?patient&category=laboratory",
-        "Observation",
-        lambda f, c, _r: [("patient", copy_id(c, f.id)), ("category", "laboratory")],
-    ),
+    QueryKind("Observation?patient&category=laboratory", "Observation", _laboratory),
     QueryKind(
         "Observation?patient&code&date=ge&date=le",
         "Observation",
         _code_and_year,
-        lambda f: bool(f.coded_observations),
+        lambda facts: bool(facts.code_years),
     ),
-    QueryKind(
-        "Condition?patient", "Condition", lambda f, c, _r: [("patient", copy_id(c, f.id))]
-    ),
-    QueryKind("Patient?family", "Patient", lambda f, _c, _r: [("family", f.family)]),
+    QueryKind("Condition?patient", "Condition", _conditions),
+    QueryKind("Patient?family", "Patient", _family),
     QueryKind(
         "MedicationRequest?patient&status=active",
         "MedicationRequest",
-        lambda f, c, _r: [("patient", copy_id(c, f.id)), ("status", "active")],
-        lambda f: f.has_medication_requests,
+        _active_requests,
+        lambda facts: facts.medication_requests > 0,
     ),
 )
 
 
-def _content_by_ids(resource_type: str) -> object:
+def _content_by_ids(resource_type: str) -> Select:
     resource = schema.resource
     return select(resource.c.content).where(
         resource.c.resource_type == resource_type,
@@ -127,22 +186,22 @@ def _content_by_ids(resource_type: str) -> object:
     )
 
 
-def _matched_ids(body: bytes) -> list[str]:
+def _matched(body: bytes) -> tuple[int | None, list[str]]:
     bundle = orjson.loads(body)
-    return [
+    ids = [
         entry["resource"]["id"]
         for entry in bundle.get("entry", [])
         if entry.get("search", {}).get("mode", "match") == "match"
     ]
+    return bundle.get("total"), ids
 
 
 def run_searches(
     client: httpx.Client,
     fhir_base_url: str,
     engine: Engine,
-    facts: list[PatientFacts],
+    population: Population,
     *,
-    copies: int,
     runs: int,
     seed: int = 7,
     warmup: int = 10,
@@ -151,31 +210,45 @@ def run_searches(
     results = []
     for kind in QUERY_KINDS:
         rng = random.Random(seed)
-        eligible = [f for f in facts if kind.applies(f)]
+        eligible = [facts for facts in population.patients if kind.applies(facts)]
         cases = [
-            kind.params(rng.choice(eligible), rng.randrange(copies), rng)
+            kind.case(rng.choice(eligible), rng.randrange(population.copies), rng, population)
             for _ in range(warmup + runs)
         ]
         url = f"{fhir_base_url}/{kind.resource_type}"
-        figures = SearchFigures(kind, str(httpx.URL(url, params=cases[0])))
+        figures = SearchFigures(kind, str(httpx.URL(url, params=cases[0].params)))
         statement = _content_by_ids(kind.resource_type)
         with engine.connect() as conn:
-            for index, params in enumerate(cases):
-                started = time.perf_counter()
-                response = client.get(url, params=params)
-                http_ms = (time.perf_counter() - started) * 1000
-                if response.status_code != 200:
-                    figures.errors += 1
-                    continue
-                ids = _matched_ids(response.content)
-                started = time.perf_counter()
-                rows = conn.execute(statement, {"ids": ids}).all()
-                conn.rollback()
-                sql_ms = (time.perf_counter() - started) * 1000
-                if index < warmup:
-                    continue
-                figures.http_ms.append(http_ms)
-                figures.sql_ms.append(sql_ms)
-                figures.matches.append(len(rows))
+            for index, case in enumerate(cases):
+                _run_one(client, url, conn, statement, case, figures, counted=index >= warmup)
         results.append(figures)
     return results
+
+
+def _run_one(
+    client: httpx.Client,
+    url: str,
+    conn: Connection,
+    statement: Select,
+    case: Case,
+    figures: SearchFigures,
+    *,
+    counted: bool,
+) -> None:
+    started = time.perf_counter()
+    response = client.get(url, params=case.params)
+    http_ms = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:
+        figures.errors += counted
+        return
+    total, ids = _matched(response.content)
+    started = time.perf_counter()
+    rows = conn.execute(statement, {"ids": ids}).all()
+    conn.rollback()
+    sql_ms = (time.perf_counter() - started) * 1000
+    if not counted:
+        return
+    figures.http_ms.append(http_ms)
+    figures.sql_ms.append(sql_ms)
+    figures.matches.append(len(rows))
+    figures.unexpected_totals += total != case.expected_total
