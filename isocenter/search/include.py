@@ -37,6 +37,8 @@ def included(
     conn: Connection, matches: Sequence[Any], query: SearchQuery, context: Context
 ) -> list[Any]:
     """The rows that the query's includes and revincludes add to a page of matches."""
+    if not query.includes and not query.revincludes:
+        return []
     seen = {row.res_key for row in matches}
     added: list[Any] = []
     frontier = list(matches)
