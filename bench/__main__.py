@@ -303,7 +303,8 @@ def main(argv: list[str]) -> int:
             profile_load(url, copies, args, found)
     found.note(f"whole run: {time.perf_counter() - started:.0f} s")
     if str(args.results) != "-":
-        args.results.write_text(report.markdown(found), encoding="utf-8")
+        key = "postgresql" if args.postgres else "sqlite"
+        report.write_results(args.results, found, key)
         print(f"results written to {args.results}")
     failed = [row.what for row in found.rows if row.passed is False]
     print("targets:", "all met" if not failed else "missed: " + "; ".join(failed))

@@ -178,14 +178,21 @@ def machine() -> str:
     )
 
 
+HEADER = """# Benchmark results
+
+Written by `bash bench/run` (SQLite) and `bash bench/run --postgres`; each run replaces
+its own database's section. See README.md for what each figure and baseline is.
+"""
+
+
 def markdown(report: Report) -> str:
+    """This run's section of RESULTS.md."""
     lines = [
-        "# Benchmark results",
+        f"## {report.database}",
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {machine()}",
         f"- commit: {commit()}",
-        f"- database: {report.database}",
         f"- command: `{report.command}`",
         "",
         "| what | figure | baseline (same run) | target | result |",
@@ -198,5 +205,18 @@ def markdown(report: Report) -> str:
     if report.notes:
         lines += ["", "Notes:", ""] + [f"- {note}" for note in report.notes]
     for section in report.sections:
-        lines += ["", section]
+        lines += ["", section.replace("\n### ", "\n#### ").replace("### ", "#### ", 1)]
     return "\n".join(lines) + "\n"
+
+
+def write_results(path: Path, report: Report, key: str) -> None:
+    """Replace this database's section of ``path`` (between markers), keep the others."""
+    start, end = f"<!-- results:{key} -->", f"<!-- /results:{key} -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    section = f"{start}\n{markdown(report)}{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
