@@ -34,9 +34,12 @@ class OrderTerm:
     expression: Any
     descending: bool
     nulls_first: bool
+    nullable: bool = True
 
     def reversed(self) -> OrderTerm:
-        return OrderTerm(self.expression, not self.descending, not self.nulls_first)
+        return OrderTerm(
+            self.expression, not self.descending, not self.nulls_first, self.nullable
+        )
 
     def clause(self) -> Any:
         ordered = self.expression.desc() if self.descending else self.expression.asc()
@@ -46,7 +49,7 @@ class OrderTerm:
 def order_terms(res: FromClause, keys: Sequence[SortKey]) -> list[OrderTerm]:
     """The sort keys as expressions, then ``res_key`` (never null) to break ties."""
     terms = [OrderTerm(_expression(res, key), key.descending, False) for key in keys]
-    terms.append(OrderTerm(res.c.res_key, False, False))
+    terms.append(OrderTerm(res.c.res_key, False, False, nullable=False))
     return terms
 
 
@@ -67,7 +70,9 @@ def _beyond(term: OrderTerm, value: Any) -> ColumnElement[bool]:
     if value is None:
         return expression.is_not(None) if term.nulls_first else false()
     beyond = expression < value if term.descending else expression > value
-    return beyond if term.nulls_first else or_(beyond, expression.is_(None))
+    if term.nulls_first or not term.nullable:
+        return beyond
+    return or_(beyond, expression.is_(None))
 
 
 def _expression(res: FromClause, key: SortKey) -> Any:
