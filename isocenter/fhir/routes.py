@@ -62,7 +62,7 @@ def _endpoint(methods: dict[str, Interaction]) -> Callable[[Request], object]:
     async def endpoint(request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
         interaction = methods[method]
-        params = request.query_params.multi_items()
+        params = request.query_params.multi_items() if request.scope["query_string"] else []
         fmt = negotiate(
             request.headers.get("accept"), _first(params, "_format"), _first(params, "_pretty")
         )
