@@ -3,8 +3,9 @@
 What is refused and why:
 - redirect URIs must be absolute, without a fragment (RFC 6749 §3.1.2), and either
   https or http on a loopback address for native apps (RFC 8252 §7.3; OAuth 2.0 Security
-  BCP, RFC 9700 §2.1 forbids plain http elsewhere); the same rule holds for the launch,
-  sign-off and logo URLs;
+  BCP, RFC 9700 §2.1 forbids plain http elsewhere), or a native app's private-use scheme
+  in reverse domain form (RFC 8252 §7.1); the launch, sign-off and logo URLs are https or
+  loopback http;
 - scopes must parse as SMART scopes (scopes-and-launch-context.html);
 - a JWK Set (by URL or pasted) belongs to confidential-asymmetric clients only, which need
   exactly one (SMART "client-confidential-asymmetric"); a pasted set holds public keys only.
@@ -56,6 +57,20 @@ class AppFields:
     logo_url: str | None = None
     jwks_url: str | None = None
     jwks: dict[str, Any] | None = None
+
+    def registration(self) -> dict[str, Any]:
+        """Keyword arguments for ``Apps.register`` (and, less client_type, ``update``)."""
+        return {
+            "name": self.name,
+            "client_type": self.client_type,
+            "redirect_uris": list(self.redirect_uris),
+            "scopes": self.scopes,
+            "logo_url": self.logo_url,
+            "launch_url": self.launch_url,
+            "logout_url": self.logout_url,
+            "jwks_url": self.jwks_url,
+            "jwks": self.jwks,
+        }
 
 
 def app_fields(raw: Mapping[str, Any]) -> AppFields:
@@ -148,7 +163,14 @@ def _redirect_uris(value: Any) -> tuple[str, ...]:
     uris = [uri.strip() for uri in value if uri.strip()]
     if not uris:
         raise InvalidField("redirect_uris", "at least one redirect URI is required")
-    return tuple(dict.fromkeys(check_url("redirect_uris", uri) for uri in uris))
+    return tuple(dict.fromkeys(_redirect_uri(uri) for uri in uris))
+
+
+def _redirect_uri(uri: str) -> str:
+    scheme = urlsplit(uri).scheme
+    if "." in scheme and uri.startswith(scheme + ":/") and "#" not in uri:
+        return uri  # com.example.app:/callback
+    return check_url("redirect_uris", uri)
 
 
 def _scopes(value: Any) -> str:

@@ -49,9 +49,10 @@ def test_a_complete_registration_is_kept_as_given() -> None:
         "http://localhost/cb",
         "http://[::1]:8000/cb",
         "https://app.example.org/cb?x=1",
+        "org.example.growth:/callback",
     ],
 )
-def test_https_and_loopback_http_redirect_uris_are_accepted(uri: str) -> None:
+def test_https_loopback_http_and_private_use_redirect_uris_are_accepted(uri: str) -> None:
     assert app_fields(fields(redirect_uris=[uri])).redirect_uris == (uri,)
 
 
@@ -64,6 +65,7 @@ def test_https_and_loopback_http_redirect_uris_are_accepted(uri: str) -> None:
         "https://app.example.org/cb#frag",
         "javascript:alert(1)",
         "ftp://app.example.org/cb",
+        "org.example.growth:/callback#x",
     ],
 )
 def test_a_redirect_uri_must_be_absolute_https_or_loopback_http(uri: str) -> None:
