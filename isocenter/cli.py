@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from isocenter.admin.cli import apps, users
 from isocenter.config import ConfigError, load_settings
 
 
@@ -57,3 +58,7 @@ def load(paths: tuple[str, ...], database_url: str | None, quiet: bool) -> None:
 
     settings = load_settings().with_overrides(database_url=database_url)
     sys.exit(load_paths(settings, [*paths], progress=not quiet))
+
+
+main.add_command(apps)
+main.add_command(users)
