@@ -41,23 +41,32 @@ def resource_filter(
 ) -> list[ColumnElement[bool]]:
     """The WHERE terms for current resources of a type that meet every criterion.
 
-    One criterion drives: its keys come from its index as ``res_key IN (...)``, and the
-    others are checked per candidate with ``EXISTS`` on the index's ``res_key``. Index rows
-    carry their resource's type, so a driver makes ``resource_type = ?`` redundant; it is
-    left out then, so that SQLite (which has no statistics) looks resources up by key
-    instead of walking every resource of the type.
+    One set of keys drives: a Patient's compartment when the search is restricted to one
+    (it is bounded by one record), else the most selective criterion, as
+    ``res_key IN (...)``; every other criterion is checked per candidate with ``EXISTS``
+    on its index's ``res_key``. SQLite has no statistics to choose with, so the type test
+    is kept away from the ``(resource_type, ...)`` index whenever keys drive: index rows
+    carry their resource's type, and a compartment candidate's type is compared as an
+    expression that no index serves.
     """
-    driver = _driver(criteria)
     terms = [res.c.deleted == false()]
-    if driver is None:
-        terms.append(res.c.resource_type == resource_type)
-    for criterion in criteria:
-        terms.append(
-            condition(res, resource_type, criterion, context, drive=criterion is driver)
-        )
     if context.compartment is not None:
+        driver = None
         terms.append(in_compartment(res, context.compartment))
+        terms.append(_unindexed(res.c.resource_type) == resource_type)
+    else:
+        driver = _driver(criteria)
+        if driver is None:
+            terms.append(res.c.resource_type == resource_type)
+    for criterion in criteria:
+        drive = criterion is driver
+        terms.append(condition(res, resource_type, criterion, context, drive=drive))
     return terms
+
+
+def _unindexed(column: Any) -> Any:
+    # `x || ''` is x, but no index on x can serve a comparison with it.
+    return column + ""
 
 
 def in_compartment(res: FromClause, patient_id: str) -> ColumnElement[bool]:

@@ -36,9 +36,20 @@ TYPICAL = {
     ),
     "a later page": ("Observation", [("patient", FANNIE_ID), ("_count", "2")]),
 }
+# Searches restricted to a Patient's compartment: the compartment drives.
+IN_COMPARTMENT = {
+    "every Observation": ("Observation", []),
+    "Observation by category": ("Observation", [("category", "laboratory")]),
+    "Encounter by id": ("Encounter", [("_id", "b9dc04d7-fe13-4d6e-aa53-8d7aee1fe8d6")]),
+}
 
 
-def plans(tmp_path: Path, resource_type: str, params: list[tuple[str, str]]) -> list[str]:
+def plans(
+    tmp_path: Path,
+    resource_type: str,
+    params: list[tuple[str, str]],
+    compartment: str | None = None,
+) -> list[str]:
     engine = make_engine(f"sqlite:///{tmp_path / 'plans.db'}")
     migrate(engine)
     store = new_store(engine)
@@ -54,7 +65,7 @@ def plans(tmp_path: Path, resource_type: str, params: list[tuple[str, str]]) -> 
             statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", capture)
-    search.search(resource_type, params)
+    search.search(resource_type, params, compartment=compartment)
     event.remove(engine, "before_cursor_execute", capture)
     with engine.connect() as conn:
         details = [
@@ -72,3 +83,12 @@ def test_typical_searches_look_resources_up_by_key(tmp_path: Path, name: str) ->
     assert "SEARCH resource USING INTEGER PRIMARY KEY (rowid=?)" in details
     assert not any(detail.startswith("SCAN") for detail in details), details
     assert not any("ix_resource_type_updated" in detail for detail in details), details
+
+
+@pytest.mark.parametrize("name", list(IN_COMPARTMENT))
+def test_compartment_searches_start_from_the_compartment(tmp_path: Path, name: str) -> None:
+    details = plans(tmp_path, *IN_COMPARTMENT[name], compartment=FANNIE_ID)
+    assert "SEARCH resource USING INTEGER PRIMARY KEY (rowid=?)" in details
+    assert any("ix_compartment_patient" in detail for detail in details), details
+    assert not any(detail.startswith("SCAN") for detail in details), details
+    assert not any("ix_resource_type" in detail for detail in details), details
