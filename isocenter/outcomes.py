@@ -67,6 +67,13 @@ def invalid_parameter(name: str, reason: str) -> OperationOutcomeError:
     )
 
 
+def unsupported_parameter(name: str, reason: str) -> OperationOutcomeError:
+    """A search parameter the spec defines but this server does not offer (400)."""
+    return OperationOutcomeError(
+        400, "not-supported", f"parameter {name!r}: {reason}", expression=[name]
+    )
+
+
 def not_supported(diagnostics: str, status: int = 400) -> OperationOutcomeError:
     return OperationOutcomeError(status, "not-supported", diagnostics)
 

@@ -144,9 +144,7 @@ class QueryParser:
                 if lenient:
                     continue
                 if rejected.unsupported:
-                    raise outcomes.not_supported(
-                        f"parameter {name!r}: {rejected.reason}"
-                    ) from None
+                    raise outcomes.unsupported_parameter(name, rejected.reason) from None
                 raise outcomes.invalid_parameter(name, rejected.reason) from None
         return query
 

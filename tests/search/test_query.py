@@ -67,7 +67,11 @@ def test_lenient_drops_unknown_unsupported_and_malformed(parser: QueryParser) ->
 def test_composite_and_special_parameters_are_not_supported(
     parser: QueryParser, resource_type: str, name: str, value: str
 ) -> None:
-    assert refused(parser, resource_type, [(name, value)]) == "not-supported"
+    with pytest.raises(OperationOutcomeError) as caught:
+        parser.parse(resource_type, [(name, value)])
+    assert caught.value.status == 400
+    assert caught.value.code == "not-supported"
+    assert caught.value.expression == [name]
 
 
 @pytest.mark.parametrize(
