@@ -57,6 +57,7 @@ class CodeGrant:
     nonce: str | None
     context: dict[str, Any]
     created_at: int
+    expires_at: int | None  # the grant's: when it ends unless refreshed
 
 
 class CodeRefused(Exception):
@@ -160,4 +161,5 @@ def _code_grant(row: Any, grant: Any) -> CodeGrant:
         nonce=row.nonce,
         context=json.loads(row.context),
         created_at=row.created_at,
+        expires_at=grant.expires_at,
     )

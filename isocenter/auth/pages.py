@@ -7,6 +7,7 @@ site can overlay the consent page and steal a click (clickjacking; RFC 6749 §10
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -85,3 +86,9 @@ async def stylesheet(request: Request) -> FileResponse:
         media_type="text/css",
         headers={"Cache-Control": "public, max-age=3600"},
     )
+
+
+def when(microseconds: int) -> str:
+    """A moment as people read it on the pages: "14:55 UTC on 3 December 2026"."""
+    moment = datetime.fromtimestamp(microseconds / 1_000_000, tz=UTC)
+    return moment.strftime("%H:%M UTC on %-d %B %Y")

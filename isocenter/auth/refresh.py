@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from isocenter.auth.scopes import parse_scope
+from isocenter.auth.scopes import ScopeError, parse_scope
 from isocenter.store.instants import now_microseconds
 from isocenter.store.schema import authorization, refresh_token
 
@@ -44,7 +44,7 @@ class Refreshed:
     token: str
     authorization_id: str
     client_id: str
-    scope: str  # the scope of the refresh token (the grant's)
+    scope: str  # for the new access token: the grant's, or less when the app asked less
     username: str | None
     patient_id: str | None
     encounter_id: str | None
@@ -56,6 +56,25 @@ class RefreshRefused(Exception):
     def __init__(self, reason: str, *, reused: str | None = None) -> None:
         super().__init__(reason)
         self.reused = reused
+
+
+class ScopeNotGranted(ValueError):
+    """A refresh asked for a scope the grant does not hold."""
+
+
+def narrowed(requested: str | None, granted: str) -> str:
+    """``requested`` if the grant covers each of its scopes; the grant when none is asked."""
+    if requested is None or not requested.strip():
+        return granted
+    held = parse_scope(granted)
+    try:
+        asked = parse_scope(requested)
+    except ScopeError as exc:
+        raise ScopeNotGranted(str(exc)) from exc
+    wider = [s.text for s in asked if not any(mine.covers(s) for mine in held)]
+    if wider:
+        raise ScopeNotGranted(f"not granted: {' '.join(wider)}")
+    return " ".join(s.text for s in asked)
 
 
 class RefreshTokens:
@@ -75,12 +94,17 @@ class RefreshTokens:
     def offline_expiry(self) -> int:
         return now_microseconds() + self.offline_lifetime_seconds * 1_000_000
 
-    def rotate(self, token: str, *, client_id: str) -> Refreshed:
-        """Spend ``token`` and return its successor, or raise ``RefreshRefused``."""
+    def rotate(self, token: str, *, client_id: str, scope: str | None = None) -> Refreshed:
+        """Spend ``token`` and return its successor, or raise ``RefreshRefused``.
+
+        ``scope`` (RFC 6749 §6) may narrow the new access token's scope, never widen it;
+        a wider one raises ``ScopeNotGranted`` and leaves the token unspent.
+        """
         key = token_hash(token)
         with self.engine.begin() as conn:
             row = _row(conn, key)
             _check(row, client_id)
+            access_scope = narrowed(scope, row.scope)
             spent = conn.execute(
                 update(refresh_token)
                 .where(refresh_token.c.token_hash == key, refresh_token.c.used_at.is_(None))
@@ -96,7 +120,7 @@ class RefreshTokens:
             token=successor,
             authorization_id=row.authorization_id,
             client_id=client_id,
-            scope=row.scope,
+            scope=access_scope,
             username=row.username,
             patient_id=row.patient_id,
             encounter_id=row.encounter_id,
