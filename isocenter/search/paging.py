@@ -7,6 +7,10 @@ It is base64url JSON plus a digest over the payload and the search it belongs to
 cursor that was altered, truncated or moved onto another search is refused with a 400.
 The digest is a check, not a secret: a client that recomputes it only reaches other pages
 of its own search, still under its own compartment restriction.
+
+The snapshot bound is exact on SQLite (one writer at a time). On PostgreSQL a transaction
+that drew a smaller ``res_key`` but commits after the first page can still appear on a
+later page; updates keep their ``res_key`` and may move within the order.
 """
 
 from __future__ import annotations

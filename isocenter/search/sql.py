@@ -1,11 +1,12 @@
 """A search plan's criteria as SQL over the resource and index tables.
 
-Every criterion becomes ``res_key IN (SELECT res_key FROM <index table> WHERE
-resource_type = ? AND param = ? AND <value>)`` (or ``NOT IN`` for ``:not`` and
-``:missing=true``), so each one is answered from its index table's
-``(resource_type, param, value)`` index and the database intersects the key sets.
-Chains and ``_has`` nest the same shape one resource type further
-(search.html#chaining, search.html#has).
+Each criterion selects rows of its index table by ``param`` and value; a resource meets
+it when any of its rows does (so ``ne`` and ``:not`` are read per row and per resource
+respectively, as search.html#prefix and #modifiers word them). One key set drives the
+query as ``res_key IN (...)`` on the ``(resource_type, param, value)`` index; the other
+criteria are ``EXISTS`` / ``NOT EXISTS`` checks on the index's ``res_key``, so the
+database intersects the sets without reading whole index ranges twice. Chains and
+``_has`` nest the same shape one resource type further (search.html#chaining, #has).
 """
 
 from __future__ import annotations
