@@ -18,7 +18,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from isocenter.admin.demo_logins import create_demo_logins
+from isocenter.admin.routes import admin_routes
 from isocenter.config import Settings, load_settings
+from isocenter.ehr.routes import ehr_routes
 from isocenter.fhir.context import FhirContext
 from isocenter.fhir.errors import EXCEPTION_HANDLERS
 from isocenter.fhir.middleware import AccessLogMiddleware
@@ -40,7 +43,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
     app = Starlette(
-        routes=fhir_routes(),
+        routes=[*fhir_routes(), *admin_routes(), *ehr_routes()],
         middleware=_middleware(settings),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )
@@ -95,6 +98,7 @@ def run(settings: Settings) -> None:
     migrate(engine)
     if settings.demo:
         load_demo(settings, engine)
+        create_demo_logins(engine)
     engine.dispose()
     log_config = _log_config()
     if settings.workers > 1:

@@ -6,13 +6,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
+from isocenter.auth import clients as clients_module
+from isocenter.auth import users as users_module
 from isocenter.cli import main
 from isocenter.store.engine import make_engine
 
 Run = Callable[..., Result]
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at its lightest: these tests check the commands, not the hash's cost."""
+    monkeypatch.setattr(users_module, "_hasher", FAST_HASHER)
+    monkeypatch.setattr(clients_module, "_hasher", FAST_HASHER)
 
 
 @pytest.fixture
