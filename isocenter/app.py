@@ -20,6 +20,9 @@ from starlette.middleware.cors import CORSMiddleware
 
 from isocenter.admin.demo_logins import create_demo_logins
 from isocenter.admin.routes import admin_routes
+from isocenter.auth.guard import GuardMiddleware, UnguardedMiddleware
+from isocenter.auth.routes import auth_routes
+from isocenter.auth.server import AuthServer, build_auth_server
 from isocenter.config import Settings, load_settings
 from isocenter.ehr.routes import ehr_routes
 from isocenter.fhir.context import FhirContext
@@ -36,18 +39,22 @@ from isocenter.store.repository import Store
 EXPOSED_HEADERS = ["Location", "ETag", "Content-Location", "Last-Modified"]
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
-    """The Isocenter ASGI app; ``engine`` (already migrated) is for tests."""
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, guard: bool = True
+) -> Starlette:
+    """The Isocenter ASGI app; ``engine`` (migrated) and ``guard=False`` are for tests."""
     settings = settings or load_settings()
     if engine is None:
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
+    auth = build_auth_server(settings, engine)
     app = Starlette(
-        routes=[*fhir_routes(), *admin_routes(), *ehr_routes()],
-        middleware=_middleware(settings),
+        routes=[*auth_routes(), *fhir_routes(), *admin_routes(), *ehr_routes()],
+        middleware=_middleware(settings, auth, guard=guard),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )
     app.state.fhir = fhir_context(settings, engine)
+    app.state.auth = auth
     return app
 
 
@@ -72,7 +79,8 @@ def fhir_context(settings: Settings, engine: Engine) -> FhirContext:
     )
 
 
-def _middleware(settings: Settings) -> list[Middleware]:
+def _middleware(settings: Settings, auth: AuthServer, *, guard: bool) -> list[Middleware]:
+    # The guard sits inside CORS, so its 401 answers carry the CORS headers too.
     return [
         Middleware(AccessLogMiddleware),
         Middleware(
@@ -82,7 +90,17 @@ def _middleware(settings: Settings) -> list[Middleware]:
             allow_headers=["*"],
             expose_headers=EXPOSED_HEADERS,
         ),
+        _guard(settings, auth) if guard else Middleware(UnguardedMiddleware),
     ]
+
+
+def _guard(settings: Settings, auth: AuthServer) -> Middleware:
+    return Middleware(
+        GuardMiddleware,
+        keys=auth.keys,
+        revocations=auth.revocations,
+        realm=settings.fhir_base_url,
+    )
 
 
 def app_from_environment() -> Starlette:
@@ -153,6 +171,19 @@ def _export(settings: Settings) -> None:
             "ISOCENTER_DEFAULT_PAGE_SIZE": str(settings.default_page_size),
             "ISOCENTER_MAX_PAGE_SIZE": str(settings.max_page_size),
             "ISOCENTER_DEMO": "false",
+            "ISOCENTER_ACCESS_TOKEN_LIFETIME_SECONDS": str(
+                settings.access_token_lifetime_seconds
+            ),
+            "ISOCENTER_REFRESH_TOKEN_LIFETIME_SECONDS": str(
+                settings.refresh_token_lifetime_seconds
+            ),
+            "ISOCENTER_AUTHORIZATION_CODE_LIFETIME_SECONDS": str(
+                settings.authorization_code_lifetime_seconds
+            ),
+            "ISOCENTER_LAUNCH_LIFETIME_SECONDS": str(settings.launch_lifetime_seconds),
+            "ISOCENTER_SESSION_LIFETIME_SECONDS": str(settings.session_lifetime_seconds),
+            "ISOCENTER_DEVELOPMENT": str(settings.development).lower(),
+            "ISOCENTER_TRUSTED_PROXIES": ",".join(settings.trusted_proxies),
         }
     )
 

@@ -88,7 +88,8 @@ class SigningKeys:
             return self._current
 
     def jwks(self) -> dict[str, Any]:
-        """The public JWK Set: every key not past its ``publish_until``."""
+        """The public JWK Set: every key not past its ``publish_until``, never empty."""
+        self.current()  # generated on first start, before any token needs it
         return {"keys": [_public_jwk(key) for key in self._published()]}
 
     def public_key(self, kid: str) -> RSAKey | None:

@@ -23,6 +23,17 @@ from isocenter.outcomes import not_supported
 from isocenter.store.instants import now_microseconds, to_instant
 
 US_CORE_SERVER = "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server"
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+# The authorization server's endpoints (isocenter.auth), relative to the public base URL;
+# SMART App Launch 2.x, conformance: listed here as well as in smart-configuration.
+OAUTH_ENDPOINTS = (
+    ("authorize", "/auth/authorize"),
+    ("token", "/auth/token"),
+    ("introspect", "/auth/introspect"),
+    ("revoke", "/auth/revoke"),
+    ("manage", "/auth/manage"),
+)
 TYPE_INTERACTIONS = (
     "read", "vread", "update", "delete", "history-instance", "history-type", "create",
     "search-type",
@@ -52,6 +63,7 @@ def capability_statement(context: FhirContext) -> dict[str, Any]:
     revincludes = _revincludes(registry, types) if context.search is not None else {}
     rest: dict[str, Any] = {
         "mode": "server",
+        "security": _security(context.settings.base_url),
         "resource": [_resource(context, name, revincludes.get(name, [])) for name in types],
         "interaction": _system_interactions(context),
     }
@@ -70,6 +82,22 @@ def capability_statement(context: FhirContext) -> dict[str, Any]:
         "fhirVersion": "4.0.1",
         "format": ["json", "application/fhir+json"],
         "rest": [rest],
+    }
+
+
+def _security(base_url: str) -> dict[str, Any]:
+    """rest.security: SMART on FHIR, with the authorization server's endpoints."""
+    base = base_url.rstrip("/")
+    endpoints = [{"url": name, "valueUri": base + path} for name, path in OAUTH_ENDPOINTS]
+    return {
+        "extension": [{"url": OAUTH_URIS, "extension": endpoints}],
+        "cors": True,
+        "service": [
+            {
+                "coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}],
+                "text": "OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)",
+            }
+        ],
     }
 
 

@@ -59,7 +59,7 @@ def settings(**overrides: Any) -> Settings:
 
 @pytest.fixture
 def app(engine: Engine) -> Starlette:
-    return create_app(settings(), engine=engine)
+    return create_app(settings(), engine=engine, guard=False)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def free_port() -> int:
 @pytest.fixture
 def server_url(engine: Engine) -> Iterator[str]:
     port = free_port()
-    app = create_app(settings(port=port), engine=engine)
+    app = create_app(settings(port=port), engine=engine, guard=False)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
