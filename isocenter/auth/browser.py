@@ -19,6 +19,7 @@ from isocenter.auth.keys import SigningKeys
 from isocenter.auth.pages import Pages
 from isocenter.auth.refresh import RefreshTokens
 from isocenter.auth.revocation import RevocationList
+from isocenter.auth.server import AuthServer
 from isocenter.auth.sessions import Sessions
 from isocenter.auth.users import Users
 from isocenter.config import Settings
@@ -92,10 +93,10 @@ def browser(request: Request) -> Browser:
 
 def _from_state(state: Any) -> Browser:
     fhir = state.fhir
-    auth = state.auth
+    auth: AuthServer = state.auth
     return build(
-        fhir.settings,
-        fhir.store.engine,
+        auth.settings,
+        auth.engine,
         apps=auth.apps,
         users=auth.users,
         keys=auth.keys,

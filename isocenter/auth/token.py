@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 
 from isocenter.auth import pkce
 from isocenter.auth.browser import Browser, browser
+from isocenter.auth.client_requests import read_form
 from isocenter.auth.codes import CodeGrant, CodeRefused
 from isocenter.auth.errors import (
     NO_STORE,
@@ -36,7 +37,6 @@ from isocenter.auth.scopes import parse_scope
 from isocenter.auth.tokens import issue_access_token, issue_id_token
 
 TOKEN_PATH = "/auth/token"
-FORM_TYPE = "application/x-www-form-urlencoded"
 AUTHORIZATION_CODE = "authorization_code"
 REFRESH_TOKEN = "refresh_token"
 
@@ -45,24 +45,13 @@ async def token(request: Request) -> JSONResponse:
     """``POST /auth/token``; every answer, errors too, is ``no-store``."""
     parts = browser(request)
     try:
-        form = await _form(request)
+        form = await read_form(request)
         body = await run_in_threadpool(
             _token, parts, form, request.headers.get("authorization")
         )
     except OAuthError as error:
         return error.response()
     return JSONResponse(body, headers=NO_STORE)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != FORM_TYPE:
-        raise InvalidRequest(f"the token request must be {FORM_TYPE} (RFC 6749 §4.1.3)")
-    form = await request.form()
-    pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-    if len({k for k, _ in pairs}) != len(pairs):
-        raise InvalidRequest("a parameter was sent more than once (RFC 6749 §3.2)")
-    return dict(pairs)
 
 
 def _token(parts: Browser, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
