@@ -8,6 +8,7 @@ store never interprets a resource's content.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import uuid
 import weakref
@@ -17,7 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, tuple_, union_all
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy import update as sql_update
 
 from isocenter.store import schema
@@ -403,27 +415,36 @@ class Writer:
     def _existing(
         self, resources: list[dict[str, Any]]
     ) -> dict[tuple[str, str], tuple[int, int]]:
-        wanted = [(r["resourceType"], r["id"]) for r in resources]
+        # Per type, `id IN (...)` uses the (resource_type, id) unique index on both
+        # databases; a row-value IN over pairs did not on SQLite.
+        ids_by_type: dict[str, list[str]] = {}
+        for resource in resources:
+            ids_by_type.setdefault(resource["resourceType"], []).append(resource["id"])
         table = schema.resource
-        rows = self.connection.execute(
-            select(
-                table.c.resource_type, table.c.id, table.c.res_key, table.c.version_id
-            ).where(tuple_(table.c.resource_type, table.c.id).in_(wanted))
-        )
-        return {(row.resource_type, row.id): (row.res_key, row.version_id) for row in rows}
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        for resource_type, ids in ids_by_type.items():
+            rows = self.connection.execute(
+                select(table.c.id, table.c.res_key, table.c.version_id).where(
+                    table.c.resource_type == resource_type, table.c.id.in_(ids)
+                )
+            )
+            for row in rows:
+                found[(resource_type, row.id)] = (row.res_key, row.version_id)
+        return found
 
     def _insert_new(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
         if not rows:
             return {}
-        result = self.connection.execute(
-            insert(schema.resource).returning(
-                schema.resource.c.res_key, sort_by_parameter_order=True
-            ),
-            rows,
+        _insert_many(
+            self.connection,
+            schema.resource,
+            _COLUMNS,
+            [tuple(row[name] for name in _COLUMNS) for row in rows],
         )
-        keys = [row.res_key for row in result]
+        # Reading the keys back is one indexed query; RETURNING through insertmanyvalues
+        # cost a round of parameter processing per row.
         return {
-            (row["resource_type"], row["id"]): key for row, key in zip(rows, keys, strict=True)
+            key: res_key for key, (res_key, _) in self._existing(rows_as_keys(rows)).items()
         }
 
     def _archive(self, res_keys: list[int]) -> None:
@@ -450,19 +471,64 @@ class Writer:
         index_rows: list[IndexRows],
         key_of: dict[tuple[str, str], int],
     ) -> None:
-        by_table: dict[str, list[dict[str, Any]]] = {kind: [] for kind in schema.INDEX_TABLES}
-        compartment_rows: list[dict[str, Any]] = []
+        by_kind: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in schema.INDEX_TABLES}
+        compartment_rows: list[tuple[Any, ...]] = []
         for resource, rows in zip(resources, index_rows, strict=True):
             resource_type = resource["resourceType"]
             res_key = key_of[(resource_type, resource["id"])]
             for kind, kind_rows in rows.by_kind().items():
-                target = by_table[kind]
+                target = by_kind[kind]
+                values = _VALUE_COLUMNS[kind]
                 for row in kind_rows:
-                    target.append({**row, "res_key": res_key, "resource_type": resource_type})
+                    target.append(
+                        (res_key, resource_type, row["param"], *[row.get(c) for c in values])
+                    )
             for patient_id in rows.patients:
-                compartment_rows.append({"res_key": res_key, "patient_id": patient_id})
-        for kind, table_rows in by_table.items():
+                compartment_rows.append((res_key, patient_id))
+        for kind, table_rows in by_kind.items():
             if table_rows:
-                self.connection.execute(insert(schema.INDEX_TABLES[kind]), table_rows)
+                table = schema.INDEX_TABLES[kind]
+                columns = ("res_key", "resource_type", "param", *_VALUE_COLUMNS[kind])
+                _insert_many(self.connection, table, columns, table_rows)
         if compartment_rows:
-            self.connection.execute(insert(schema.compartment), compartment_rows)
+            _insert_many(
+                self.connection, schema.compartment, ("res_key", "patient_id"), compartment_rows
+            )
+
+
+# The value columns of each index table, in the order rows are bound.
+_VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(
+        column.name
+        for column in table.columns
+        if column.name not in ("res_key", "resource_type", "param")
+    )
+    for kind, table in schema.INDEX_TABLES.items()
+}
+
+
+def rows_as_keys(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"resourceType": row["resource_type"], "id": row["id"]} for row in rows]
+
+
+@functools.cache
+def _compiled_insert(
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> tuple[str, bool]:
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    return str(compiled), compiled.positional
+
+
+def _insert_many(
+    connection: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """executemany of an INSERT compiled once per table: the loader's hot path.
+
+    The statement is SQLAlchemy's own; only the per-row parameter processing of a Core
+    execution (which cost more than the database's work) is skipped.
+    """
+    sql, positional = _compiled_insert(connection.dialect, table, columns)
+    params: list[Any] = (
+        rows if positional else [dict(zip(columns, row, strict=True)) for row in rows]
+    )
+    connection.exec_driver_sql(sql, params)
