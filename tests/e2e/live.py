@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 from isocenter.admin.demo_logins import create_demo_logins
 from isocenter.admin.fields import app_fields
 from isocenter.auth.clients import Apps
-from isocenter.auth.users import Users
 from isocenter.config import Settings
 from tests.e2e.servers import RedirectTarget
 
@@ -79,7 +78,7 @@ class LiveServer:
 def seed(settings: Settings, engine: Engine, redirect_target: RedirectTarget) -> LiveServer:
     """The logins and test apps the flows use, made through the product's own code paths."""
     live = LiveServer(settings=settings, engine=engine)
-    made = create_demo_logins(Users(engine), out=live.printed.append)
+    made = create_demo_logins(engine, out=live.printed.append)
     live.logins = [Login(m.username, m.password, m.role, m.linked_to) for m in made]
     for key, client_type in (("public", "public"), ("confidential", "confidential-symmetric")):
         live.apps[key] = register(engine, _registration(key, client_type, redirect_target))

@@ -1,0 +1,108 @@
+"""Standalone launches in Chromium: a patient, and a clinician with the patient picker.
+
+SMART App Launch 2.x, app-launch.html "Launch App: Standalone Launch" and "Obtain
+authorization code": the app sends the browser to /auth/authorize; the user signs in,
+(a clinician) picks a patient, approves on the consent page, and the browser comes back to
+the registered redirect URI with a code and the app's own ``state``. The app then trades
+the code with its PKCE verifier (RFC 7636 §4.5) and reads what was granted, and only that.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from isocenter.ingest.demo_cohort import CASES
+from tests.e2e.browser import allow, pick_patient, sign_in, type_checkbox, wait_for_callback
+from tests.e2e.live import LiveServer
+from tests.e2e.servers import RedirectTarget
+from tests.e2e.smart import authorize_url, exchange_code, fhir_get, new_pkce
+
+CONSENT_SCREENSHOT = Path("/tmp/isocenter-e2e-consent.png")
+# Characters an app may well put in state; they must come back exactly as sent.
+AWKWARD_STATE = "s+1/2 ?&=%é"
+PATIENT_SCOPE = (
+    "launch/patient openid fhirUser "
+    "patient/Patient.rs patient/Observation.rs patient/Immunization.rs"
+)
+
+# Scope and compartment enforcement on the FHIR routes lands after the browser flow; until
+# then these two fail on what it adds (403 for an unticked type, 404 outside the compartment).
+AWAITING_ENFORCEMENT = pytest.mark.xfail(
+    strict=True, reason="scope and compartment enforcement on FHIR routes not in yet"
+)
+
+
+@AWAITING_ENFORCEMENT
+def test_patient_approves_all_but_one_type_and_the_app_reads_only_the_rest(
+    live: LiveServer, page: Any, redirect_target: RedirectTarget
+) -> None:
+    patient = live.login("patient")
+    app = live.public_app
+    pkce = new_pkce()
+    url = authorize_url(live, app, scope=PATIENT_SCOPE, state=AWKWARD_STATE, pkce=pkce)
+
+    page.goto(url)
+    sign_in(page, patient)
+    assert type_checkbox(page, "Immunization").is_checked()
+    page.screenshot(path=str(CONSENT_SCREENSHOT), full_page=True)
+    allow(page, untick=["Immunization"])
+    callback = wait_for_callback(page, redirect_target)
+
+    assert callback.params["state"] == AWKWARD_STATE
+    assert "error" not in callback.params
+    response = exchange_code(live, app, callback.params["code"], pkce)
+    assert response.status_code == 200, response.text
+    token = response.json()
+    assert token["patient"] == patient.linked_id
+    assert "patient/Observation.rs" in token["scope"].split()
+    assert "Immunization" not in token["scope"]
+
+    own = fhir_get(live, token["access_token"], f"Patient/{patient.linked_id}")
+    assert own.status_code == 200
+    assert own.json()["id"] == patient.linked_id
+    observations = fhir_get(live, token["access_token"], "Observation?_count=5")
+    assert observations.status_code == 200
+    subjects = {e["resource"]["subject"]["reference"] for e in observations.json()["entry"]}
+    assert subjects == {f"Patient/{patient.linked_id}"}
+    # Searches are limited to the patient's compartment without a word: another patient's
+    # observations are simply not found.
+    other = next(case.patient_id for case in CASES if case.patient_id != patient.linked_id)
+    theirs = fhir_get(live, token["access_token"], f"Observation?patient={other}")
+    assert theirs.status_code == 200
+    assert theirs.json().get("entry", []) == []
+    unticked = fhir_get(
+        live, token["access_token"], f"Immunization?patient={patient.linked_id}"
+    )
+    assert unticked.status_code == 403
+    assert unticked.json()["resourceType"] == "OperationOutcome"
+
+
+@AWAITING_ENFORCEMENT
+def test_clinician_picks_a_patient_and_the_token_is_limited_to_them(
+    live: LiveServer, page: Any, redirect_target: RedirectTarget
+) -> None:
+    clinician = live.login("clinician")
+    chosen, other = CASES[1], CASES[2]
+    app = live.public_app
+    pkce = new_pkce()
+    scope = "launch/patient openid fhirUser patient/*.rs"
+
+    page.goto(authorize_url(live, app, scope=scope, state="picker", pkce=pkce))
+    sign_in(page, clinician)
+    pick_patient(page, name=chosen.person.family, shown=chosen.person.family)
+    assert chosen.person.family in page.get_by_role("main").inner_text()
+    allow(page)
+    callback = wait_for_callback(page, redirect_target)
+
+    assert callback.params["state"] == "picker"
+    token = exchange_code(live, app, callback.params["code"], pkce).json()
+    assert token["patient"] == chosen.patient_id
+    assert token["id_token"]
+    read = fhir_get(live, token["access_token"], f"Patient/{chosen.patient_id}")
+    assert read.status_code == 200
+    # Another patient's record is not there at all for this token: 404, so ids do not leak.
+    hidden = fhir_get(live, token["access_token"], f"Patient/{other.patient_id}")
+    assert hidden.status_code == 404
