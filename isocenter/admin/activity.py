@@ -1,8 +1,9 @@
 """``/admin/activity``: recent sign-ins and token grants, and revoking a user's grants.
 
-Grants are the ``authorization`` rows (a user's consent to an app, what the management
-page lists); sign-ins and token events are ``audit_event`` rows of those actions. Revoking
-goes through the revocation list, so the access tokens already issued stop working at once.
+Sign-ins are the ``browser_session`` rows; grants are the ``authorization`` rows (a user's
+consent to an app, what the management page lists); login, token and revocation events
+are the audit trail's (``auth.audit``). Revoking goes through the revocation list, so the
+access tokens already issued stop working at once.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from isocenter.admin.services import admin
+from isocenter.auth import audit
 from isocenter.auth.database import reading
 from isocenter.store.instants import to_instant
-from isocenter.store.schema import app, audit_event, authorization
+from isocenter.store.schema import app, authorization, browser_session
 
 RECENT = 50
-SIGN_IN_ACTIONS = ("login", "token", "revoke")
+AUDITED_ACTIONS = ("login", "token", "revoke")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,14 @@ class Grant:
     patient_id: str | None
     expires: str
     revoked: str
+
+
+@dataclass(frozen=True)
+class SignIn:
+    started: str
+    username: str
+    ends: str
+    ending: str  # "until" (still live or expired) or "signed out"
 
 
 @dataclass(frozen=True)
@@ -79,26 +89,35 @@ def recent_grants(engine: Engine, limit: int = RECENT) -> list[Grant]:
     ]
 
 
-def recent_events(engine: Engine, limit: int = RECENT) -> list[Event]:
-    """The newest sign-in, token and revocation events."""
-    statement = (
-        select(audit_event)
-        .where(audit_event.c.action.in_(SIGN_IN_ACTIONS))
-        .order_by(audit_event.c.recorded_at.desc(), audit_event.c.id.desc())
-        .limit(limit)
-    )
+def recent_sign_ins(engine: Engine, limit: int = RECENT) -> list[SignIn]:
+    """The newest sign-in sessions of the site (pages, authorize, admin, EHR)."""
+    table = browser_session
+    statement = select(table).order_by(table.c.created_at.desc()).limit(limit)
     with reading(engine) as conn:
         rows = conn.execute(statement).all()
     return [
-        Event(
-            _instant(row.recorded_at),
-            row.action,
+        SignIn(
+            _instant(row.created_at),
             row.username,
-            row.client_id,
-            row.patient_id,
-            row.outcome,
+            _instant(row.ended_at) or _instant(row.expires_at),
+            "signed out" if row.ended_at else "until",
         )
         for row in rows
+    ]
+
+
+def recent_events(engine: Engine, limit: int = RECENT) -> list[Event]:
+    """The newest sign-in, token and revocation audit events."""
+    return [
+        Event(
+            _instant(event.recorded_at),
+            event.action,
+            event.username,
+            event.client_id,
+            event.patient_id,
+            event.outcome,
+        )
+        for event in audit.recent(engine, limit=limit, actions=AUDITED_ACTIONS)
     ]
 
 
@@ -112,6 +131,7 @@ def _page(request: Request, form: FormData | None) -> Response:
         title="Sign-ins and grants",
         section="activity",
         grants=recent_grants(parts.engine),
+        sign_ins=recent_sign_ins(parts.engine),
         events=recent_events(parts.engine),
         notice=notice,
     )
