@@ -20,6 +20,7 @@ from starlette.responses import Response
 from isocenter.fhir.context import Call, FhirContext
 from isocenter.fhir.responses import json_response
 from isocenter.outcomes import not_supported
+from isocenter.search.definitions import Registry, SearchParameter
 from isocenter.store.instants import now_microseconds, to_instant
 
 US_CORE_SERVER = "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server"
@@ -138,11 +139,11 @@ def _resource(context: FhirContext, name: str, revincludes: list[str]) -> dict[s
     return resource
 
 
-def _supported(registry: Any, resource_type: str) -> list[Any]:
+def _supported(registry: Registry, resource_type: str) -> list[SearchParameter]:
     return [p for p in registry.parameters(resource_type).values() if p.supported]
 
 
-def _revincludes(registry: Any, types: Iterable[str]) -> dict[str, list[str]]:
+def _revincludes(registry: Registry, types: Iterable[str]) -> dict[str, list[str]]:
     """For each type, the Type:param pairs of other types that may point at it."""
     found: dict[str, set[str]] = defaultdict(set)
     for source in types:

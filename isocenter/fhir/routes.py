@@ -3,9 +3,10 @@
 Each path maps HTTP methods to an interaction; a method the path does not take gets 405
 with Allow. Interactions are plain functions of a ``Call``; the dispatcher negotiates the
 format, reads the body, and runs the interaction in the thread pool (they use the
-blocking store). Read and vread run on the event loop instead: they are one indexed
-lookup, and the hop to a worker thread cost several times the lookup itself (measured:
-~35 us for the lookup, ~300 us for the hop).
+blocking store). Read by id runs on the event loop instead: it is one indexed lookup
+on a connection that never waits for a lock (see ``Store.read``), and the hop to a
+worker thread cost several times the lookup itself (measured: ~35 us for the lookup,
+~300 us for the hop). The CapabilityStatement, once built, is a cached dict.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ register_url_convertor("resource_type", ResourceTypeConvertor())
 register_url_convertor("logical_id", LogicalIdConvertor())
 
 _WITH_BODY = {"POST", "PUT"}
-_INLINE = {interactions.read, interactions.vread, capability.metadata}
+_INLINE = {interactions.read, capability.metadata}
 
 
 def _endpoint(methods: dict[str, Interaction]) -> Callable[[Request], object]:
