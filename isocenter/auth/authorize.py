@@ -233,8 +233,8 @@ def _decide(
         raise asked.fail(AccessDenied("the user declined"))
     offered = _in_context(asked.scope, launched)
     scope = consent.narrowed(offered, step.values("type"), parts.resource_types)
-    if not scope:
-        raise asked.fail(AccessDenied("the user allowed nothing"))
+    if _reads_something(offered) and not _reads_something(scope):
+        raise asked.fail(AccessDenied("the user allowed none of the records asked for"))
     approval = Approval(
         username=user.username,
         client_id=asked.app.client_id,
@@ -254,6 +254,10 @@ def _decide(
     return parts.pages.redirect(
         redirect_to(asked.redirect_uri, {"code": code, "state": asked.state})
     )
+
+
+def _reads_something(scope: str) -> bool:
+    return any(s.is_resource for s in parse_scope(scope))
 
 
 def _in_context(scope: str, launched: LaunchedWith) -> str:

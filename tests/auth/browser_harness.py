@@ -25,12 +25,8 @@ from isocenter.app import create_app
 from isocenter.auth import clients as clients_module
 from isocenter.auth import pkce
 from isocenter.auth import users as users_module
-from isocenter.auth.browser import Browser, browser, build
-from isocenter.auth.browser_routes import browser_routes
-from isocenter.auth.clients import App, Apps
-from isocenter.auth.keys import SigningKeys
-from isocenter.auth.revocation import RevocationList
-from isocenter.auth.users import Users
+from isocenter.auth.browser import Browser, browser
+from isocenter.auth.clients import App
 from isocenter.config import Settings
 
 __all__ = ["app", "confidential_app", "parts", "portal", "public_app", "users", "web"]
@@ -110,8 +106,6 @@ def app(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Starlette:
     monkeypatch.setattr(users_module, "_hasher", FAST_HASHER)
     monkeypatch.setattr(clients_module, "_hasher", FAST_HASHER)
     app = create_app(settings(), engine=engine)
-    if not hasattr(app.state, "auth"):
-        _wire(app, engine)
     store = app.state.fhir.store
     with store.writer() as writer:
         for patient in PATIENTS:
@@ -161,23 +155,6 @@ def confidential_app(parts: Browser) -> tuple[App, str]:
     )
     assert secret is not None
     return app, secret
-
-
-def _wire(app: Starlette, engine: Engine) -> None:
-    """The browser routes and parts on an app built before the auth core wires them."""
-    fhir = app.state.fhir
-    app.router.routes[:0] = browser_routes()
-    app.state.browser = build(
-        fhir.settings,
-        engine,
-        apps=Apps(engine),
-        users=Users(engine, failure_delay_seconds=0),
-        keys=SigningKeys(engine, fhir.settings),
-        revocations=RevocationList(engine),
-        store=fhir.store,
-        search=fhir.search_engine(),
-        resource_types=fhir.resource_types,
-    )
 
 
 class _FakeRequest:

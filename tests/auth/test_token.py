@@ -83,10 +83,8 @@ def test_a_patient_standalone_launch_gets_every_field_smart_lists(
 
 
 def test_the_access_token_reads_the_patient_through_the_fhir_api(
-    web: Browser_, public_app: App, app: Any
+    web: Browser_, public_app: App
 ) -> None:
-    if not hasattr(app.state, "auth"):
-        pytest.skip("the FHIR guard is not wired into create_app yet")
     sign_in(web, "ana")
     code, _ = code_for(web, public_app)
     token = exchange(web, public_app, code).json()["access_token"]
