@@ -18,6 +18,7 @@ PLAIN_JSON = "application/json"
 # the `_format` shorthand.
 _JSON_NAMES = {FHIR_JSON, PLAIN_JSON, "application/json+fhir", "json", "text/json"}
 _WILDCARDS = {"*/*", "application/*"}
+FHIR_VERSIONS = {"4.0", "4.0.1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +60,15 @@ def from_accept(accept: str) -> str:
         quality = 1.0
         for parameter in parameters.split(";"):
             key, _, value = parameter.strip().partition("=")
-            if key.strip().lower() == "q":
+            key = key.strip().lower()
+            if key == "q":
                 try:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
+            elif key == "fhirversion" and value.strip().strip('"') not in FHIR_VERSIONS:
+                # http.html#version-parameter: another FHIR version is not what we serve.
+                quality = 0.0
         if quality > 0 and name.strip():
             ranges.append((-quality, position, name.strip().lower()))
     for _, _, name in sorted(ranges):
