@@ -427,3 +427,24 @@ def test_a_refresh_token_of_one_app_is_refused_to_another(
 
     assert response.json()["error"] == "invalid_grant"
     assert _refresh(web, public_app, first["refresh_token"]).status_code == 200
+
+
+def test_smart_style_url_answers_a_style_document_with_every_smart_field(
+    web: Browser_,
+) -> None:
+    response = web.get("/auth/style/default.json")
+
+    assert response.status_code == 200
+    assert set(response.json()) == {
+        "color_background",
+        "color_error",
+        "color_highlight",
+        "color_modal_backdrop",
+        "color_success",
+        "color_text",
+        "dim_border_radius",
+        "dim_font_size",
+        "dim_spacing_size",
+        "font_family_body",
+        "font_family_heading",
+    }
