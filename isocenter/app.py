@@ -51,7 +51,7 @@ def create_app(
     app = Starlette(
         routes=[*auth_routes(), *fhir_routes(), *admin_routes(), *ehr_routes()],
         middleware=_middleware(settings, auth, guard=guard),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.fhir = fhir_context(settings, engine)
     app.state.auth = auth
@@ -149,8 +149,8 @@ def load_demo(settings: Settings, engine: Engine) -> dict[str, int]:
 
     counts: Counter[str] = Counter()
     for bundle in demo_bundles():
-        context.process_bundle(
-            context.store, context.search, bundle, fhir_base_url=settings.fhir_base_url
+        process_bundle(
+            context.store, context.search_engine(), bundle, fhir_base_url=settings.fhir_base_url
         )
         for entry in bundle.get("entry", []):
             counts[entry["resource"]["resourceType"]] += 1

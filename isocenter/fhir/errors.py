@@ -36,7 +36,8 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     elif exc.status_code == 405:
         diagnostics = f"{request.method} is not allowed on {request.url.path}"
     code = _CODES.get(exc.status_code, "processing")
-    error = OperationOutcomeError(exc.status_code, code, diagnostics, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    error = OperationOutcomeError(exc.status_code, code, diagnostics, headers=headers)
     return outcome_response(error)
 
 
