@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from isocenter.auth import consent
+from isocenter.auth import audit, consent
 from isocenter.auth.browser import Browser, browser
 from isocenter.auth.database import reading
 from isocenter.auth.pages import when
@@ -33,6 +33,7 @@ class Grant:
     """One line of the page: an app and what the user let it read."""
 
     authorization_id: str
+    client_id: str
     app_name: str
     logo_url: str | None
     reads: list[str]
@@ -65,6 +66,14 @@ def _manage(parts: Browser, request: Request, fields: dict[str, str]) -> Respons
     if grant is None:
         return parts.pages.error(request, "Not found", "There is no such app access to revoke.")
     parts.revocations.revoke_authorization(grant.authorization_id)
+    audit.record(
+        parts.engine,
+        action="revoke",
+        outcome=200,
+        client_id=grant.client_id,
+        username=session.username,
+        patient_id=grant.patient_id,
+    )
     return parts.pages.redirect(MANAGE_PATH + "?" + urlencode({"revoked": grant.app_name}))
 
 
@@ -100,6 +109,7 @@ def grants(parts: Browser, username: str) -> list[Grant]:
     return [
         Grant(
             authorization_id=row.authorization_id,
+            client_id=row.client_id,
             app_name=row.name,
             logo_url=row.logo_url,
             reads=[_words(item) for item in consent.items(row.scope, parts.resource_types)],

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from isocenter.auth import audit
 from isocenter.auth.browser import Browser, browser
 from isocenter.auth.sessions import (
     CSRF_FIELD,
@@ -57,7 +58,9 @@ def _sign_in(parts: Browser, request: Request, fields: dict[str, str]) -> Respon
     except CsrfRefused as error:
         return _page(parts, request, next_path, username, str(error), status=403)
     except SignInRefused as error:
+        audit.record(parts.engine, action="login", outcome=401, username=username or None)
         return _page(parts, request, next_path, username, str(error))
+    audit.record(parts.engine, action="login", outcome=200, username=user.username)
     token, session = parts.sessions.start(user.username)
     response = parts.pages.redirect(next_path)
     set_session_cookie(response, token, session, secure=parts.secure)

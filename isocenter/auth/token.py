@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from isocenter.auth import pkce
+from isocenter.auth import audit, pkce
 from isocenter.auth.browser import Browser, browser
 from isocenter.auth.client_requests import read_form
 from isocenter.auth.codes import CodeGrant, CodeRefused
@@ -44,14 +44,23 @@ REFRESH_TOKEN = "refresh_token"
 async def token(request: Request) -> JSONResponse:
     """``POST /auth/token``; every answer, errors too, is ``no-store``."""
     parts = browser(request)
+    form: dict[str, str] = {}
     try:
         form = await read_form(request)
         body = await run_in_threadpool(
             _token, parts, form, request.headers.get("authorization")
         )
     except OAuthError as error:
+        await run_in_threadpool(_audit_refusal, parts, form, error)
         return error.response()
     return JSONResponse(body, headers=NO_STORE)
+
+
+def _audit_refusal(parts: Browser, form: dict[str, str], error: OAuthError) -> None:
+    # The client_id is as claimed, not authenticated: the admin sees who tried.
+    audit.record(
+        parts.engine, action="token", outcome=error.status, client_id=form.get("client_id")
+    )
 
 
 def _token(parts: Browser, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
@@ -188,6 +197,14 @@ def _response(
     }
     if refresh is not None:
         body["refresh_token"] = refresh
+    audit.record(
+        parts.engine,
+        action="token",
+        outcome=200,
+        client_id=app.client_id,
+        username=username,
+        patient_id=context.get("patient"),
+    )
     names = {s.text for s in parse_scope(scope)}
     if "openid" in names and username is not None:
         body["id_token"] = issue_id_token(

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from isocenter.auth import audit
 from isocenter.auth.browser import Browser
 from isocenter.auth.clients import App
 from isocenter.auth.sessions import CSRF_COOKIE
@@ -109,3 +110,19 @@ def test_a_revoke_without_the_csrf_token_is_refused(web: Browser_, public_app: A
 
     assert response.status_code == 403
     assert "Cancer Journal" in web.get("/auth/manage").text
+
+
+def test_a_revocation_goes_to_the_audit_trail(
+    web: Browser_, public_app: App, parts: Browser
+) -> None:
+    sign_in(web, "ana")
+    _grant(web, public_app, "launch/patient patient/*.rs")
+
+    web.post("/auth/manage", data=hidden_fields(web.get("/auth/manage").text, form=0))
+
+    (event,) = audit.recent(parts.engine, actions=["revoke"])
+    assert (event.client_id, event.username, event.patient_id) == (
+        public_app.client_id,
+        "ana",
+        "p1",
+    )

@@ -7,6 +7,7 @@ import time
 import pytest
 from sqlalchemy import Engine, select
 
+from isocenter.auth import audit
 from isocenter.auth.browser import Browser
 from isocenter.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, Sessions, token_hash
 from isocenter.auth.signin import local_path
@@ -135,3 +136,15 @@ def test_the_sign_in_page_is_labelled_and_has_a_skip_link(web: Browser_) -> None
 )
 def test_next_is_only_ever_a_path_on_this_server(asked: str | None, kept: str) -> None:
     assert local_path(asked) == kept
+
+
+@pytest.mark.usefixtures("users")
+def test_sign_ins_and_failed_attempts_go_to_the_audit_trail(
+    web: Browser_, parts: Browser
+) -> None:
+    sign_in(web, "ana", "wrong password")
+    sign_in(web, "ana")
+
+    events = audit.recent(parts.engine, actions=["login"])
+
+    assert [(e.username, e.outcome) for e in events] == [("ana", 200), ("ana", 401)]

@@ -15,6 +15,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
+from isocenter.auth import audit
 from isocenter.auth.browser import Browser
 from isocenter.auth.clients import App
 from isocenter.auth.codes import code_hash
@@ -448,3 +449,20 @@ def test_smart_style_url_answers_a_style_document_with_every_smart_field(
         "font_family_body",
         "font_family_heading",
     }
+
+
+def test_tokens_granted_and_refused_go_to_the_audit_trail(
+    web: Browser_, public_app: App, parts: Browser
+) -> None:
+    sign_in(web, "ana")
+    code, _ = code_for(web, public_app)
+    exchange(web, public_app, code)
+    exchange(web, public_app, code)
+
+    events = audit.recent(parts.engine, actions=["token"])
+
+    assert [(e.outcome, e.client_id) for e in events] == [
+        (400, public_app.client_id),
+        (200, public_app.client_id),
+    ]
+    assert (events[1].username, events[1].patient_id) == ("ana", "p1")
