@@ -44,3 +44,24 @@ def wait_for_callback(page: Any, target: RedirectTarget) -> Callback:
     """Wait until the browser is on the app's redirect URI; what that page recorded."""
     page.wait_for_url(target.redirect_uri + "?**")
     return target.last_callback()
+
+
+MAX_TABS = 40
+
+
+def tab_to(page: Any, selector: str) -> None:
+    """Press Tab until keyboard focus is on the element matching ``selector``."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector} in {MAX_TABS} presses")
+
+
+def focus_is_visible(page: Any) -> bool:
+    """The focused element draws an outline (WCAG 2.4.7 Focus Visible)."""
+    style = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, s.outlineWidth]; }"
+    )
+    return bool(style[0] != "none" and style[1] != "0px")

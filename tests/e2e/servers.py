@@ -9,15 +9,17 @@ back (code, state, error), so tests read what the authorization server sent.
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
@@ -85,12 +87,17 @@ class RedirectTarget:
     def logout_url(self) -> str:
         return self.url + "/signed-off"
 
+    @property
+    def logo_url(self) -> str:
+        return self.url + "/logo.png"
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/callback", self._recorder(self.callbacks, "Signed in")),
                 Route("/launch", self._recorder(self.launches, "Launching")),
                 Route("/signed-off", self._recorder(self.sign_offs, "Signed off")),
+                Route("/logo.png", _logo),
             ]
         )
 
@@ -114,3 +121,24 @@ def query_params(url: str) -> dict[str, str]:
     parsed = parse_qs(urlsplit(url).query, keep_blank_values=True)
     assert all(len(values) == 1 for values in parsed.values()), f"repeated parameter in {url}"
     return {name: values[0] for name, values in parsed.items()}
+
+
+async def _logo(request: Request) -> Response:
+    return Response(square_png(48, (0, 94, 162)), media_type="image/png")
+
+
+def square_png(size: int, rgb: tuple[int, int, int]) -> bytes:
+    """A one-colour PNG (PNG spec §5: signature, IHDR, IDAT, IEND chunks)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)  # 8-bit RGB
+    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
