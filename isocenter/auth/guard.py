@@ -48,8 +48,8 @@ class GuardMiddleware:
             await self._refuse(send, "a bearer access token is required", None)
             return
         try:
-            # Signature and claims are checked in memory; the revocation list is a set
-            # refreshed at most once a second, so this stays off the database.
+            # Signature and claims are checked in memory against cached keys; the
+            # revocation list is a set reread at most once a second, not per request.
             access = verify_access_token(self.keys, self.revocations, token)
         except InvalidToken as exc:
             log.debug("refused a bearer token: %s", exc)

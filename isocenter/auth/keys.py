@@ -34,6 +34,12 @@ KEY_BITS = 2048
 CURRENT_KEY_SECONDS = 30
 # Extra time a retired key stays published: clock skew plus CURRENT_KEY_SECONDS.
 PUBLISH_MARGIN_SECONDS = 300
+# A token whose kid this process does not know rereads the key table at most this often
+# (a key made by another process's rotation is found within this time).
+UNKNOWN_KID_RELOAD_SECONDS = 1.0
+# Known keys are reread this often too, so a key withdrawn elsewhere (after a compromise,
+# say) stops verifying in every process within this time.
+PUBLIC_KEYS_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class SigningKeys:
         self._current: SigningKey | None = None
         self._current_read_at = 0.0
         self._public: dict[str, SigningKey] = {}
+        self._public_read_at = float("-inf")
 
     def current(self) -> SigningKey:
         """The key to sign with; generated and stored on first use."""
@@ -69,12 +76,19 @@ class SigningKeys:
             if self._current is None or not fresh:
                 self._current = self._read_current() or self._generate()
                 self._current_read_at = time.monotonic()
+                self._public[self._current.kid] = self._current
             return self._current
 
-    def rotate(self) -> SigningKey:
-        """Retire the current key (still published for a while) and start a new one."""
+    def rotate(self, *, compromised: bool = False) -> SigningKey:
+        """Retire the current key and start a new one.
+
+        The retired key stays published until the tokens it signed have expired; a
+        ``compromised`` key is withdrawn at once, and every token it signed with it.
+        """
         now = now_microseconds()
-        keep_seconds = self.token_lifetime_seconds + PUBLISH_MARGIN_SECONDS
+        keep_seconds = (
+            0 if compromised else self.token_lifetime_seconds + PUBLISH_MARGIN_SECONDS
+        )
         with self.engine.begin() as conn:
             conn.execute(
                 update(signing_key)
@@ -82,9 +96,10 @@ class SigningKeys:
                 .values(retired_at=now, publish_until=now + keep_seconds * 1_000_000)
             )
         with self._lock:
-            self._public.clear()
+            self._public, self._public_read_at = {}, float("-inf")
             self._current = self._generate()
             self._current_read_at = time.monotonic()
+            self._public[self._current.kid] = self._current
             return self._current
 
     def jwks(self) -> dict[str, Any]:
@@ -93,9 +108,15 @@ class SigningKeys:
         return {"keys": [_public_jwk(key) for key in self._published()]}
 
     def public_key(self, kid: str) -> RSAKey | None:
-        """The published key with this ``kid``; reads the table once for an unknown kid."""
+        """The published key with this ``kid``; an unknown kid rereads the table.
+
+        Rereads happen at most once per UNKNOWN_KID_RELOAD_SECONDS, so tokens with made-up
+        kids cannot turn every request into a database query.
+        """
         known = self._public.get(kid)
-        if known is None:
+        age = time.monotonic() - self._public_read_at
+        if age >= PUBLIC_KEYS_SECONDS or (known is None and age >= UNKNOWN_KID_RELOAD_SECONDS):
+            self._public_read_at = time.monotonic()
             self._public = {key.kid: key for key in self._published()}
             known = self._public.get(kid)
         if known is None or _past(known.publish_until):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pytest import MonkeyPatch
 from sqlalchemy import Engine, func, select, update
 
+from isocenter.auth import keys as keys_module
 from isocenter.auth.keys import SigningKeys
 from isocenter.config import Settings
 from isocenter.store.instants import now_microseconds
@@ -76,3 +78,25 @@ def test_an_unknown_kid_has_no_public_key(keys: SigningKeys) -> None:
     keys.current()
 
     assert keys.public_key("no-such-kid") is None
+
+
+def test_a_compromised_key_is_withdrawn_at_once(keys: SigningKeys) -> None:
+    old = keys.current()
+
+    new = keys.rotate(compromised=True)
+
+    assert [k["kid"] for k in keys.jwks()["keys"]] == [new.kid]
+    assert keys.public_key(old.kid) is None
+
+
+def test_other_processes_drop_a_withdrawn_key_when_they_reread_the_keys(
+    keys: SigningKeys, engine: Engine, auth_settings: Settings, monkeypatch: MonkeyPatch
+) -> None:
+    old = keys.current()
+    other_process = SigningKeys(engine, auth_settings)
+    assert other_process.public_key(old.kid) is not None
+
+    keys.rotate(compromised=True)
+    monkeypatch.setattr(keys_module, "PUBLIC_KEYS_SECONDS", 0.0)
+
+    assert other_process.public_key(old.kid) is None
