@@ -86,3 +86,8 @@ def unprocessable(
 
 def conflict(diagnostics: str, status: int = 409) -> OperationOutcomeError:
     return OperationOutcomeError(status, "conflict", diagnostics)
+
+
+def forbidden(diagnostics: str) -> OperationOutcomeError:
+    """Authenticated, but the granted scopes do not cover the request (RFC 6750 §3.1)."""
+    return OperationOutcomeError(403, "forbidden", diagnostics)

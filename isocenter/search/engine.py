@@ -9,13 +9,13 @@ into a searchset Bundle.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from isocenter import outcomes
 from isocenter.search import paging
@@ -24,6 +24,14 @@ from isocenter.search.include import RESOURCE_COLUMNS, included
 from isocenter.search.query import QueryParser, SearchQuery
 from isocenter.search.sort import after, order_terms
 from isocenter.search.sql import Context, resource_filter
+from isocenter.search.visibility import (
+    Restriction,
+    parse_restrictions,
+    permitted,
+    restricted,
+    visible_ids_statement,
+    visible_keys_statement,
+)
 from isocenter.store import schema
 from isocenter.store.engine import READ_ONLY
 from isocenter.store.instants import now_microseconds
@@ -74,16 +82,30 @@ class SearchEngine:
         *,
         lenient: bool = False,
         compartment: str | None = None,
+        shared: bool = False,
+        restrictions: Sequence[Restriction] = (),
+        searchable: Callable[[str], bool] | None = None,
     ) -> SearchResult:
-        """One page of ``resource_type`` resources matching ``params``."""
+        """One page of ``resource_type`` resources matching ``params``.
+
+        Access control narrows it (``visibility``): ``compartment`` to a Patient's
+        compartment, with ``shared`` also the shared resources that compartment refers
+        to; ``restrictions`` (scope query restrictions, OR-ed) ANDed to the criteria;
+        ``searchable`` the resource types that chains and ``_has`` may reach.
+        """
         query = self._parser.parse(resource_type, params, lenient=lenient)
-        context = self._context(compartment)
+        if searchable is not None:
+            query.criteria = [permitted(c, searchable) for c in query.criteria]
+        context = self._context(compartment, shared)
         binding = paging.binding(resource_type, query.self_params, compartment)
         cursor = _cursor(query, binding)
         with self._reader() as conn:
             snapshot = cursor.snapshot if cursor else _max_key(conn)
             terms = resource_filter(schema.resource, resource_type, query.criteria, context)
             terms.append(schema.resource.c.res_key <= snapshot)
+            if restrictions:
+                parsed = parse_restrictions(self._parser, resource_type, restrictions)
+                terms.append(restricted(schema.resource, resource_type, parsed, context))
             if query.count_only:
                 total = None if query.total == "none" else _count(conn, terms)
                 return _count_result(query, total)
@@ -117,14 +139,53 @@ class SearchEngine:
         with self._reader() as conn:
             return list(conn.execute(statement).scalars())
 
+    def visible_ids(
+        self,
+        resource_type: str,
+        ids: Sequence[str],
+        *,
+        compartment: str | None,
+        restrictions: Sequence[Restriction] = (),
+    ) -> set[str]:
+        """Which of ``ids`` (current or deleted) a limited access may see: in the
+        compartment or shared and referred to from it, and meeting a restriction."""
+        if not ids:
+            return set()
+        parsed = None
+        if restrictions:
+            parsed = parse_restrictions(self._parser, resource_type, restrictions)
+        context = self._context(compartment, shared=True)
+        statement = visible_ids_statement(resource_type, ids, parsed, context)
+        with self._reader() as conn:
+            return set(conn.execute(statement).scalars())
+
+    def visible_keys(
+        self,
+        types: Mapping[str, Sequence[Restriction]] | None,
+        *,
+        compartment: str | None,
+    ) -> Select[Any]:
+        """A selectable of the keys of resources a limited access may see the history of:
+        ``types`` maps each visible type to its restrictions (``()`` for none); ``None``
+        is every type."""
+        parsed_types = None
+        if types is not None:
+            parsed_types = {
+                t: parse_restrictions(self._parser, t, r) if r else None
+                for t, r in types.items()
+            }
+        return visible_keys_statement(parsed_types, self._context(compartment, shared=True))
+
     @contextmanager
     def _reader(self) -> Iterator[Connection]:
         """A connection for reading: one snapshot for page and count, no write lock."""
         with self.store.engine.connect() as conn:
             yield conn.execution_options(**{READ_ONLY: True})
 
-    def _context(self, compartment: str | None) -> Context:
-        return Context(self.fhir_base_url, self.store.dialect, now_microseconds(), compartment)
+    def _context(self, compartment: str | None, shared: bool = False) -> Context:
+        return Context(
+            self.fhir_base_url, self.store.dialect, now_microseconds(), compartment, shared
+        )
 
 
 def _cursor(query: SearchQuery, binding: str) -> paging.Cursor | None:

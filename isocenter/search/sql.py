@@ -11,7 +11,7 @@ database intersects the sets without reading whole index ranges twice. Chains an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, exists, false, or_, select
@@ -35,6 +35,9 @@ class Context:
     now: int
     # A Patient id: everything is restricted to that Patient's compartment.
     compartment: str | None = None
+    # Under a compartment, shared resources (SHARED_TYPES) the compartment refers to count
+    # as matches too: what a patient-limited access may see (SMART App Launch 2.x).
+    shared: bool = False
 
 
 def resource_filter(
@@ -51,7 +54,12 @@ def resource_filter(
     expression that no index serves.
     """
     terms = [res.c.deleted == false()]
-    if context.compartment is not None:
+    if context.compartment is not None and context.shared and resource_type in SHARED_TYPES:
+        driver = _driver(criteria)
+        terms.append(referenced_from(res, context.compartment, context.fhir_base_url))
+        if driver is None:
+            terms.append(res.c.resource_type == resource_type)
+    elif context.compartment is not None:
         driver = None
         terms.append(in_compartment(res, context.compartment))
         terms.append(_unindexed(res.c.resource_type) == resource_type)
@@ -197,9 +205,24 @@ def _chain_rows(
 def _chain_context(context: Context, target_type: str) -> Context:
     # A compartment's own resources refer to shared ones (a Practitioner, an Organization);
     # chaining through those is allowed, since the match itself stays in the compartment.
-    if target_type in SHARED_TYPES:
-        return Context(context.fhir_base_url, context.dialect, context.now)
+    # The compartment is kept, so that a `_has` nested in the chain stays inside it too.
+    if target_type in SHARED_TYPES and context.compartment is not None:
+        return replace(context, shared=True)
     return context
+
+
+def referenced_from(
+    res: FromClause, patient_id: str, fhir_base_url: str
+) -> ColumnElement[bool]:
+    """Some resource of the Patient's compartment refers to this one (a local reference)."""
+    ref = schema.search_reference.alias()
+    members = schema.compartment.alias()
+    return exists().where(
+        ref.c.target_type == res.c.resource_type,
+        ref.c.target_id == res.c.id,
+        clauses.local(ref, fhir_base_url),
+        exists().where(members.c.res_key == ref.c.res_key, members.c.patient_id == patient_id),
+    )
 
 
 def _has(
