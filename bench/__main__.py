@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -38,8 +39,9 @@ from bench.multiplier import (
     write_copies,
 )
 from bench.processes import Server, free_port, load_average, peak_rss_bytes
-from bench.reads import constant_body, require_wrk, run_wrk, sample_reads
+from bench.reads import HttpFigures, constant_body, require_wrk, run_wrk, sample_reads
 from bench.searches import Population, patient_facts, run_searches
+from bench.tokens import bench_token
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -150,6 +152,28 @@ def measure_load(
     return loaded.resources > 0
 
 
+@dataclass(frozen=True)
+class Running:
+    """The server under test: where it listens, its process, the token requests carry."""
+
+    base: str
+    pid: int
+    authorization: str
+
+    def wrk(self, paths: Path, args: argparse.Namespace, seconds: int) -> HttpFigures:
+        return run_wrk(
+            self.base,
+            paths,
+            server_pid=self.pid,
+            authorization=self.authorization,
+            connections=args.connections,
+            seconds=seconds,
+        )
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(timeout=30, headers={"Authorization": self.authorization})
+
+
 def measure_server(
     url: str, copies: int, args: argparse.Namespace, found: report.Report
 ) -> None:
@@ -176,51 +200,52 @@ def measure_server(
     )
     server.start(f"{base}/fhir/metadata", timeout_seconds=120)
     try:
-        _reads(base, server.pid, args, found)
-        _searches(base, engine, copies, args, found)
+        running = Running(base, server.pid, f"Bearer {bench_token(url, base)}")
+        _reads(running, args, found)
+        _searches(running, engine, copies, args, found)
         found.add(report.server_rss_row(peak_rss_bytes(server.pid)))
         if args.profile:
-            _profile_server(server, base, engine, copies, args, found)
+            _profile_server(running, engine, copies, args, found)
     finally:
         server.stop()
         engine.dispose()
 
 
-def _reads(base: str, pid: int, args: argparse.Namespace, found: report.Report) -> None:
+def _reads(running: Running, args: argparse.Namespace, found: report.Report) -> None:
     reads_file, constant_file = args.out / "read-paths.txt", args.out / "constant-path.txt"
     print(
         f"reads: wrk {args.connections} connections, {args.read_seconds} s each ...", flush=True
     )
     for paths in (reads_file, constant_file):
-        run_wrk(base, paths, server_pid=pid, connections=args.connections, seconds=3)
+        running.wrk(paths, args, seconds=3)
     found.note(f"load average before reads: {load_average()}")
-    reads, constant = (
-        run_wrk(
-            base, paths, server_pid=pid, connections=args.connections, seconds=args.read_seconds
-        )
-        for paths in (reads_file, constant_file)
-    )
+    reads = running.wrk(reads_file, args, seconds=args.read_seconds)
+    constant = running.wrk(constant_file, args, seconds=args.read_seconds)
     for row in report.read_rows(reads, constant, args.connections):
         found.add(row)
 
 
 def _searches(
-    base: str, engine: Engine, copies: int, args: argparse.Namespace, found: report.Report
+    running: Running,
+    engine: Engine,
+    copies: int,
+    args: argparse.Namespace,
+    found: report.Report,
 ) -> None:
     print(f"searches: {args.runs} runs per query kind ...", flush=True)
     found.note(f"load average before searches: {load_average()}")
-    with httpx.Client(timeout=30) as client:
+    with running.client() as client:
         figures = run_searches(
-            client, f"{base}/fhir", engine, population(copies), runs=args.runs
+            client, f"{running.base}/fhir", engine, population(copies), runs=args.runs
         )
     for row in report.search_rows(figures):
         found.add(row)
-    found.note("search examples: " + "; ".join(f.example.removeprefix(base) for f in figures))
+    examples = "; ".join(f.example.removeprefix(running.base) for f in figures)
+    found.note(f"search examples: {examples}")
 
 
 def _profile_server(
-    server: Server,
-    base: str,
+    running: Running,
     engine: Engine,
     copies: int,
     args: argparse.Namespace,
@@ -228,21 +253,15 @@ def _profile_server(
 ) -> None:
     print("profile: server under reads, then under searches ...", flush=True)
     raw = args.out / "profile-reads.txt"
-    sampler = profiling.record_pid(server.pid, raw, args.read_seconds)
-    run_wrk(
-        base,
-        args.out / "read-paths.txt",
-        server_pid=server.pid,
-        connections=args.connections,
-        seconds=args.read_seconds,
-    )
+    sampler = profiling.record_pid(running.pid, raw, args.read_seconds)
+    running.wrk(args.out / "read-paths.txt", args, seconds=args.read_seconds)
     sampler.wait(timeout=60)
     found.sections.append(profiling.summarize("Server during reads by id", raw).markdown())
 
     raw = args.out / "profile-searches.txt"
-    sampler = profiling.record_pid(server.pid, raw, 30)
-    with httpx.Client(timeout=30) as client:
-        run_searches(client, f"{base}/fhir", engine, population(copies), runs=40)
+    sampler = profiling.record_pid(running.pid, raw, 30)
+    with running.client() as client:
+        run_searches(client, f"{running.base}/fhir", engine, population(copies), runs=40)
     sampler.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
     sampler.wait(timeout=60)
     found.sections.append(profiling.summarize("Server during searches", raw).markdown())

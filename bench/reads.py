@@ -79,12 +79,18 @@ def run_wrk(
     paths_file: Path,
     *,
     server_pid: int,
+    authorization: str,
     connections: int,
     seconds: int,
     seed: int = 1,
 ) -> HttpFigures:
     """GET random paths from ``paths_file`` on ``connections`` connections for ``seconds``."""
-    env = dict(os.environ, BENCH_PATHS=str(paths_file), BENCH_SEED=str(seed))
+    env = dict(
+        os.environ,
+        BENCH_PATHS=str(paths_file),
+        BENCH_SEED=str(seed),
+        BENCH_AUTHORIZATION=authorization,
+    )
     command = [
         require_wrk(),
         "-t1",

@@ -4,9 +4,13 @@ for line in io.lines(os.getenv("BENCH_PATHS")) do
   paths[#paths + 1] = line
 end
 math.randomseed(tonumber(os.getenv("BENCH_SEED") or "1"))
+local headers = { ["Accept"] = "application/fhir+json" }
+if os.getenv("BENCH_AUTHORIZATION") then
+  headers["Authorization"] = os.getenv("BENCH_AUTHORIZATION")
+end
 
 request = function()
-  return wrk.format("GET", paths[math.random(#paths)], { ["Accept"] = "application/fhir+json" })
+  return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 
 done = function(summary, latency, requests)
