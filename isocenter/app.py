@@ -129,6 +129,7 @@ def run(settings: Settings) -> None:
             workers=settings.workers,
             access_log=False,
             log_config=log_config,
+            **serving_options(settings),
         )
         return
     uvicorn.run(
@@ -137,7 +138,27 @@ def run(settings: Settings) -> None:
         port=settings.port,
         access_log=False,
         log_config=log_config,
+        **serving_options(settings),
     )
+
+
+def serving_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS and proxy options.
+
+    TLS: uvicorn's server context is Python's, which refuses anything older than TLS 1.2
+    (the default since Python 3.10; tests/auth/test_serving.py checks it). Forwarded headers
+    are read only from the configured proxy addresses; with none, they are ignored.
+    """
+    options: dict[str, Any] = {
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+    }
+    if settings.tls_cert is not None:
+        options.update(
+            ssl_certfile=str(settings.tls_cert),
+            ssl_keyfile=str(settings.tls_key),
+        )
+    return options
 
 
 def load_demo(settings: Settings, engine: Engine) -> dict[str, int]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from isocenter.admin.cli import apps, users
 from isocenter.config import ConfigError, load_settings
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.group()
@@ -23,6 +26,14 @@ def main() -> None:
 @click.option("--database-url", envvar="ISOCENTER_DATABASE_URL", help="SQLAlchemy URL.")
 @click.option("--base-url", envvar="ISOCENTER_BASE_URL", help="Public base URL for links.")
 @click.option("--no-demo", is_flag=True, default=None, help="Do not load the demo cohort.")
+@click.option("--tls-cert", type=_FILE, help="PEM certificate chain: serve HTTPS (TLS 1.2+).")
+@click.option("--tls-key", type=_FILE, help="PEM private key of --tls-cert.")
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    help="Address of a proxy whose X-Forwarded-* headers are trusted (repeatable).",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -30,6 +41,9 @@ def serve(
     database_url: str | None,
     base_url: str | None,
     no_demo: bool | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    trusted_proxies: tuple[str, ...],
 ) -> None:
     """Start the FHIR server (loading the demo cohort into an empty store)."""
     from isocenter.app import run
@@ -42,6 +56,9 @@ def serve(
             database_url=database_url,
             base_url=base_url,
             demo=False if no_demo else None,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            trusted_proxies=trusted_proxies or None,
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc

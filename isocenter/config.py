@@ -102,6 +102,8 @@ def _check_auth(settings: Settings) -> None:
         raise ConfigError("session lifetime must be positive")
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ConfigError("TLS needs both a certificate and a key file")
+    if settings.tls_cert is not None and not settings.base_url.startswith("https://"):
+        raise ConfigError("serving HTTPS: the public base URL must start with https://")
 
 
 def load_settings() -> Settings:
