@@ -139,7 +139,7 @@ def _page(request: Request, form: FormData | None) -> Response:
 
 def _revoke_user(request: Request, form: FormData | None) -> Response:
     parts = admin(request)
-    username = str((form or {}).get("username") or "").strip()
+    username = str(form.get("username") or "").strip() if form is not None else ""
     if parts.users.get(username) is None:
         message = f"No user is called {username!r}."
         return parts.renderer.render(

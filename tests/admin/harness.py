@@ -1,8 +1,6 @@
 """An Isocenter app with users, spoken to over ASGI by a client that keeps cookies like a
 browser, for the admin and EHR tests. Signing in goes through the real ``/auth/signin``.
 
-Where the auth core has not wired itself into ``create_app`` (``app.state.auth``, the
-``/auth`` routes), the fixture does it the way ``create_app`` will.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ import functools
 import html
 import re
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import anyio.from_thread
@@ -25,11 +22,7 @@ from starlette.applications import Starlette
 from isocenter.app import create_app
 from isocenter.auth import clients as clients_module
 from isocenter.auth import users as users_module
-from isocenter.auth.browser_routes import browser_routes
-from isocenter.auth.clients import Apps
-from isocenter.auth.keys import SigningKeys
-from isocenter.auth.revocation import RevocationList
-from isocenter.auth.users import Users
+from isocenter.auth.server import AuthServer
 from isocenter.config import Settings
 
 # argon2 at its lightest: these tests check the pages, not the hash's cost.
@@ -84,16 +77,14 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def app(engine: Engine) -> Starlette:
-    app = create_app(settings(), engine=engine)
-    if not hasattr(app.state, "auth"):
-        _wire(app, engine)
-    return app
+    return create_app(settings(), engine=engine)
 
 
 @pytest.fixture
-def auth(app: Starlette) -> Any:
+def auth(app: Starlette) -> AuthServer:
     """The auth core's parts of the app: apps, users, revocations."""
-    return app.state.auth
+    server: AuthServer = app.state.auth
+    return server
 
 
 @pytest.fixture
@@ -161,14 +152,3 @@ def _patient(id: str, family: str, given: str, birth_date: str, mrn: str) -> dic
         "gender": "female",
         "birthDate": birth_date,
     }
-
-
-def _wire(app: Starlette, engine: Engine) -> None:
-    settings = app.state.fhir.settings
-    app.state.auth = SimpleNamespace(
-        apps=Apps(engine),
-        users=Users(engine, failure_delay_seconds=0),
-        keys=SigningKeys(engine, settings),
-        revocations=RevocationList(engine),
-    )
-    app.router.routes[:0] = browser_routes()

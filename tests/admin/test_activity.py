@@ -9,6 +9,7 @@ from sqlalchemy import Engine, insert, select
 
 from isocenter.auth import audit
 from isocenter.auth.clients import App
+from isocenter.auth.server import AuthServer
 from isocenter.store.instants import now_microseconds
 from isocenter.store.schema import access_token, authorization
 from tests.admin.harness import Web, hidden_fields, sign_in
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("people")
 
 
 @pytest.fixture
-def granted(auth: Any) -> App:
+def granted(auth: AuthServer) -> App:
     """Ana's grant to "Cancer Journal", with access token ``j1`` issued under it."""
     app, _ = auth.apps.register(
         name="Cancer Journal",
@@ -61,7 +62,7 @@ def revoked_at(engine: Engine) -> Any:
 
 
 def test_the_page_lists_sign_ins_grants_and_audit_events(
-    admin_web: Web, granted: App, auth: Any
+    admin_web: Web, granted: App, auth: AuthServer
 ) -> None:
     audit.record(auth.apps.engine, action="revoke", outcome=200, client_id=granted.client_id)
 
@@ -74,7 +75,7 @@ def test_the_page_lists_sign_ins_grants_and_audit_events(
 
 
 def test_revoking_a_users_grants_marks_them_revoked(
-    admin_web: Web, granted: App, auth: Any
+    admin_web: Web, granted: App, auth: AuthServer
 ) -> None:
     page = admin_web.get("/admin/activity")
 
@@ -88,7 +89,9 @@ def test_revoking_a_users_grants_marks_them_revoked(
     assert "Revoked " in admin_web.get("/admin/activity").text
 
 
-def test_revoking_an_apps_grants_from_its_page(admin_web: Web, granted: App, auth: Any) -> None:
+def test_revoking_an_apps_grants_from_its_page(
+    admin_web: Web, granted: App, auth: AuthServer
+) -> None:
     page = admin_web.get(f"/admin/apps/{granted.client_id}")
 
     response = admin_web.post(
@@ -99,7 +102,9 @@ def test_revoking_an_apps_grants_from_its_page(admin_web: Web, granted: App, aut
     assert revoked_at(auth.apps.engine) is not None
 
 
-def test_disabling_an_app_revokes_its_grants(admin_web: Web, granted: App, auth: Any) -> None:
+def test_disabling_an_app_revokes_its_grants(
+    admin_web: Web, granted: App, auth: AuthServer
+) -> None:
     page = admin_web.get(f"/admin/apps/{granted.client_id}")
 
     admin_web.post(f"/admin/apps/{granted.client_id}/disable", data=hidden_fields(page.text))

@@ -50,8 +50,8 @@ def test_one_login_per_demo_patient_a_few_clinicians_and_one_admin(
     create_demo_logins(engine, out=printed.append)
 
     users = Users(engine).list()
-    patients = sorted(u.patient_id for u in users if u.role == "patient")
-    clinicians = [u.practitioner_id for u in users if u.role == "clinician"]
+    patients = sorted(u.patient_id or "" for u in users if u.role == "patient")
+    clinicians = [u.practitioner_id or "" for u in users if u.role == "clinician"]
     assert patients == sorted(DEMO_PATIENT_IDS)
     assert sorted(clinicians) == sorted(DEMO_CLINICIANS)
     assert set(clinicians) <= set(DEMO_PRACTITIONER_IDS)

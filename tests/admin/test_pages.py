@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from isocenter.auth.server import AuthServer
 from isocenter.store.schema import app as app_table
 from tests.admin.harness import Web, hidden_fields, sign_in
 
@@ -89,7 +90,7 @@ def test_a_form_without_the_csrf_token_is_refused(admin_web: Web) -> None:
 
 
 def test_a_plain_http_redirect_uri_is_refused_with_the_field_named(
-    admin_web: Web, auth: object
+    admin_web: Web, auth: AuthServer
 ) -> None:
     page = register_form(admin_web, redirect_uris="http://app.example.org/cb")
 
@@ -97,10 +98,10 @@ def test_a_plain_http_redirect_uri_is_refused_with_the_field_named(
     assert 'aria-invalid="true"' in page.text
     assert "must use https" in page.text
     assert 'value="Growth Chart"' in page.text  # what was typed is kept
-    assert auth.apps.list() == []  # type: ignore[attr-defined]
+    assert auth.apps.list() == []
 
 
-def test_editing_an_app_changes_its_registration(admin_web: Web, auth: object) -> None:
+def test_editing_an_app_changes_its_registration(admin_web: Web, auth: AuthServer) -> None:
     client_id, _ = shown_secret(register_form(admin_web))
     page = admin_web.get(f"/admin/apps/{client_id}")
     data = {
@@ -113,7 +114,8 @@ def test_editing_an_app_changes_its_registration(admin_web: Web, auth: object) -
     response = admin_web.post(f"/admin/apps/{client_id}", data=data)
 
     assert response.status_code == 303
-    app = auth.apps.get(client_id)  # type: ignore[attr-defined]
+    app = auth.apps.get(client_id)
+    assert app is not None
     assert app.name == "Growth Chart 2"
     assert app.redirect_uris == ("https://new.example.org/cb",)
     assert app.client_type == "confidential-symmetric"
@@ -124,24 +126,25 @@ def post_action(web: Web, client_id: str, action: str) -> httpx.Response:
     return web.post(f"/admin/apps/{client_id}/{action}", data=hidden_fields(page.text))
 
 
-def test_rotating_the_secret_shows_a_new_one_once(admin_web: Web, auth: object) -> None:
+def test_rotating_the_secret_shows_a_new_one_once(admin_web: Web, auth: AuthServer) -> None:
     client_id, secret = shown_secret(register_form(admin_web))
 
     page = post_action(admin_web, client_id, "rotate-secret")
 
     _, rotated = shown_secret(page)
     assert rotated != secret
-    with auth.apps.engine.connect() as conn:  # type: ignore[attr-defined]
+    with auth.apps.engine.connect() as conn:
         stored = conn.execute(select(app_table.c.secret_hash)).scalar_one()
     assert rotated not in stored and stored.startswith("$argon2")
 
 
-def test_disabling_and_deleting_an_app(admin_web: Web, auth: object) -> None:
+def test_disabling_and_deleting_an_app(admin_web: Web, auth: AuthServer) -> None:
     client_id, _ = shown_secret(register_form(admin_web))
 
     disabled = post_action(admin_web, client_id, "disable")
     assert disabled.headers["location"] == f"/admin/apps/{client_id}?done=disabled"
-    assert auth.apps.get(client_id).enabled is False  # type: ignore[attr-defined]
+    disabled_app = auth.apps.get(client_id)
+    assert disabled_app is not None and disabled_app.enabled is False
 
     confirm = admin_web.get(f"/admin/apps/{client_id}/delete")
     assert "cannot be undone" in confirm.text
@@ -149,7 +152,7 @@ def test_disabling_and_deleting_an_app(admin_web: Web, auth: object) -> None:
         f"/admin/apps/{client_id}/delete", data=hidden_fields(confirm.text)
     )
     assert deleted.headers["location"] == "/admin/apps?done=deleted"
-    assert auth.apps.get(client_id) is None  # type: ignore[attr-defined]
+    assert auth.apps.get(client_id) is None
 
 
 def test_an_unknown_app_answers_404(admin_web: Web) -> None:
@@ -157,7 +160,7 @@ def test_an_unknown_app_answers_404(admin_web: Web) -> None:
 
 
 def test_the_activity_page_lists_grants_and_revokes_a_users_grants(
-    admin_web: Web, auth: object
+    admin_web: Web, auth: AuthServer
 ) -> None:
     page = admin_web.get("/admin/activity")
     assert page.status_code == 200

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from isocenter.auth import pkce
 from isocenter.auth.clients import App
 from isocenter.auth.launch import LaunchRefused, look_up
+from isocenter.auth.server import AuthServer
 from tests.admin.harness import FHIR_BASE, Web, hidden_fields, sign_in
 
 pytestmark = pytest.mark.usefixtures("people")
@@ -58,8 +59,8 @@ def records(app: Starlette) -> None:
 
 
 @pytest.fixture
-def launchable(app: Starlette) -> App:
-    apps = app.state.auth.apps
+def launchable(auth: AuthServer) -> App:
+    apps = auth.apps
     apps.register(
         name="No Launch URL",
         client_type="public",
