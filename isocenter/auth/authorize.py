@@ -212,7 +212,7 @@ def _consent_page(
         signed_in_as=user.display_name or user.username,
         request_fields=asked.parameters,
         patient=launched.patient,
-        whose=_whose(user, launched),
+        whose=_whose(user, launched, scope),
         items=consent.items(scope, parts.resource_types),
         special=consent.special_words(scope),
         lasts=lasts,
@@ -262,7 +262,7 @@ def _reads_something(scope: str) -> bool:
 
 def _in_context(scope: str, launched: LaunchedWith) -> str:
     """The scope less the launch context this grant cannot carry (no encounter chosen)."""
-    dropped = set()
+    dropped = set() if launched.ehr is not None else {"launch"}
     if launched.encounter_id is None:
         dropped.add("launch/encounter")
     if launched.patient is None:
@@ -295,9 +295,10 @@ def _lasts(parts: Browser, scope: str, session: BrowserSession) -> tuple[str, in
     return "token", now_microseconds() + seconds * 1_000_000
 
 
-def _whose(user: Any, launched: LaunchedWith) -> str:
+def _whose(user: Any, launched: LaunchedWith, scope: str) -> str:
     if user.role == "patient":
         return "about you"
-    if launched.patient is not None:
+    user_wide = any(s.context == "user" for s in parse_scope(scope))
+    if launched.patient is not None and not user_wide:
         return f"about {launched.patient.name}"
     return "about every patient you can see"

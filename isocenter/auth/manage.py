@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from isocenter.auth import audit, consent
+from isocenter.auth import audit, consent, picker
 from isocenter.auth.browser import Browser, browser
 from isocenter.auth.database import reading
 from isocenter.auth.pages import when
@@ -38,6 +38,7 @@ class Grant:
     logo_url: str | None
     reads: list[str]
     patient_id: str | None
+    patient_name: str | None
     granted: str
     until: str
 
@@ -114,11 +115,17 @@ def grants(parts: Browser, username: str) -> list[Grant]:
             logo_url=row.logo_url,
             reads=[_words(item) for item in consent.items(row.scope, parts.resource_types)],
             patient_id=row.patient_id,
+            patient_name=_patient_name(parts, row.patient_id),
             granted=when(row.created_at),
             until=when(row.expires_at) if row.expires_at else "you revoke it",
         )
         for row in rows
     ]
+
+
+def _patient_name(parts: Browser, patient_id: str | None) -> str | None:
+    patient = picker.patient_choice(parts.store, patient_id) if patient_id else None
+    return patient.name if patient is not None else patient_id
 
 
 def _own_grant(parts: Browser, session: BrowserSession, authorization_id: str) -> Grant | None:

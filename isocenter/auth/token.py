@@ -175,6 +175,8 @@ def _response(
 ) -> dict[str, Any]:
     """The token response (RFC 6749 §5.1 plus SMART's launch context parameters)."""
     user = parts.users.get(username) if username else None
+    if username is not None and (user is None or not user.enabled):
+        raise InvalidGrant("the user who granted access can no longer sign in")
     fhir_user = user.fhir_user if user is not None else None
     lifetime = parts.settings.access_token_lifetime_seconds
     access, _jti, _expires_at = issue_access_token(

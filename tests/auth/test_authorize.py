@@ -20,6 +20,7 @@ from tests.auth.browser_harness import (
     Browser_,
     approve,
     authorize_params,
+    exchange,
     hidden_fields,
     redirect_query,
     sign_in,
@@ -267,3 +268,16 @@ def test_the_session_cookie_is_httponly_lax_and_secure_under_https(web: Browser_
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
     assert "Secure" in cookie
+
+
+def test_the_launch_scope_is_not_granted_without_an_ehr_launch(
+    web: Browser_, public_app: App
+) -> None:
+    sign_in(web, "ana")
+    params = authorize_params(public_app, scope="launch launch/patient patient/Patient.rs")
+
+    query = redirect_query(approve(web, params))
+
+    assert exchange(web, public_app, query["code"]).json()["scope"] == (
+        "launch/patient patient/Patient.rs"
+    )

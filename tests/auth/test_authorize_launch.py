@@ -17,6 +17,7 @@ from tests.auth.browser_harness import (
     Browser_,
     approve,
     authorize_params,
+    consent,
     exchange,
     redirect_query,
     register,
@@ -80,8 +81,6 @@ def test_a_launch_handle_spent_in_another_tab_gives_no_second_code(
     params = authorize_params(public_app, scope=EHR_USER_SCOPES, launch=_launch(parts))
     consent_page = web.get("/auth/authorize?" + urlencode(params)).text
     redirect_query(approve(web, params))
-
-    from tests.auth.browser_harness import consent
 
     late = redirect_query(consent(web, consent_page))
 

@@ -29,6 +29,7 @@ from tests.auth.browser_harness import (
     Browser_,
     code_for,
     exchange,
+    register,
     sign_in,
 )
 
@@ -111,7 +112,6 @@ def test_without_openid_there_is_no_id_token_and_without_offline_no_refresh_toke
 def test_a_scope_the_app_did_not_register_is_left_out_of_the_grant(
     web: Browser_, parts: Browser
 ) -> None:
-    from tests.auth.browser_harness import register
 
     limited = register(parts, "public", scopes="launch/patient patient/Patient.rs")
     sign_in(web, "ana")
@@ -208,7 +208,6 @@ def test_a_code_presented_with_the_wrong_binding_is_invalid_grant(
 def test_a_code_issued_to_one_app_is_refused_to_another(
     web: Browser_, public_app: App, parts: Browser
 ) -> None:
-    from tests.auth.browser_harness import register
 
     other = register(parts, "public")
     sign_in(web, "ana")
@@ -419,7 +418,6 @@ def test_online_access_ends_with_the_sign_in_session(web: Browser_, public_app: 
 def test_a_refresh_token_of_one_app_is_refused_to_another(
     web: Browser_, public_app: App, parts: Browser
 ) -> None:
-    from tests.auth.browser_harness import register
 
     other = register(parts, "public")
     first = _tokens(web, public_app, "launch/patient patient/*.rs offline_access")
@@ -466,3 +464,14 @@ def test_tokens_granted_and_refused_go_to_the_audit_trail(
         (200, public_app.client_id),
     ]
     assert (events[1].username, events[1].patient_id) == ("ana", "p1")
+
+
+def test_a_user_disabled_after_the_grant_gets_no_more_tokens(
+    web: Browser_, public_app: App, parts: Browser
+) -> None:
+    first = _tokens(web, public_app, "launch/patient patient/*.rs offline_access")
+    parts.users.disable("ana")
+
+    response = _refresh(web, public_app, first["refresh_token"])
+
+    assert response.json()["error"] == "invalid_grant"
