@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from isocenter.store.schema import app as app_table
+from isocenter.store.schema import authorization
 from tests.cli.conftest import Run
 
 CALLBACK = "https://app.example.org/callback"
@@ -184,3 +185,23 @@ def test_jwks_url_and_jwks_file_together_exit_2(run: Run, tmp_path: Path) -> Non
 
     assert result.exit_code == 2
     assert "not both" in result.stderr
+
+
+def test_disable_revokes_the_apps_grants(run: Run, cli_engine: Engine) -> None:
+    app = add(run)
+    with cli_engine.begin() as conn:
+        conn.execute(
+            insert(authorization).values(
+                authorization_id="g1",
+                username="ana",
+                client_id=app["client_id"],
+                scope="patient/*.rs",
+                created_at=1,
+            )
+        )
+
+    result = run("apps", "disable", app["client_id"])
+
+    assert result.exit_code == 0
+    with cli_engine.connect() as conn:
+        assert conn.execute(select(authorization.c.revoked_at)).scalar_one() is not None
