@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -48,6 +49,8 @@ INPUT_NAMES = {
     "jwks_uri": "jwks_url",
     "jwks": "jwks",
 }
+# An endpoint's work once the caller is known: (parts, request, JSON body or None).
+Handler = Callable[[Admin, Request, dict[str, Any] | None], Response]
 READ_ONLY_NAMES = frozenset({"client_id", "enabled", "created_at", "updated_at"})
 OUTPUT_NAMES = {field: name for name, field in INPUT_NAMES.items()}
 
@@ -93,7 +96,7 @@ async def disable(request: Request) -> Response:
     return await _serve(request, _disable)
 
 
-async def _serve(request: Request, handler: Any) -> Response:
+async def _serve(request: Request, handler: Handler) -> Response:
     parts = admin(request)
     try:
         await run_in_threadpool(_authenticate, parts, request)
@@ -160,7 +163,7 @@ async def _body(request: Request) -> dict[str, Any] | None:
     return body
 
 
-def _list(parts: Admin, request: Request, body: Any) -> Response:
+def _list(parts: Admin, request: Request, body: dict[str, Any] | None) -> Response:
     return _json({"apps": [app_document(app) for app in parts.apps.list()]})
 
 
@@ -174,7 +177,7 @@ def _register(parts: Admin, request: Request, body: dict[str, Any] | None) -> Re
     return _json(with_secret(app_document(app), secret), 201, {"Location": location})
 
 
-def _show(parts: Admin, request: Request, body: Any) -> Response:
+def _show(parts: Admin, request: Request, body: dict[str, Any] | None) -> Response:
     return _json(app_document(_app(parts, request)))
 
 
@@ -192,14 +195,14 @@ def _replace(parts: Admin, request: Request, body: dict[str, Any] | None) -> Res
     return _json(app_document(changed))
 
 
-def _delete(parts: Admin, request: Request, body: Any) -> Response:
+def _delete(parts: Admin, request: Request, body: dict[str, Any] | None) -> Response:
     app = _app(parts, request)
     parts.revocations.revoke_client(app.client_id)
     parts.apps.delete(app.client_id)
     return Response(status_code=204)
 
 
-def _rotate(parts: Admin, request: Request, body: Any) -> Response:
+def _rotate(parts: Admin, request: Request, body: dict[str, Any] | None) -> Response:
     app = _app(parts, request)
     if app.client_type != "confidential-symmetric":
         raise ApiError(409, "conflict", f"a {app.client_type} app has no client secret")
@@ -207,7 +210,7 @@ def _rotate(parts: Admin, request: Request, body: Any) -> Response:
     return _json({"client_id": app.client_id, "client_secret": secret})
 
 
-def _disable(parts: Admin, request: Request, body: Any) -> Response:
+def _disable(parts: Admin, request: Request, body: dict[str, Any] | None) -> Response:
     app = _app(parts, request)
     parts.revocations.revoke_client(app.client_id)
     parts.apps.disable(app.client_id)

@@ -20,11 +20,12 @@ from isocenter.admin.fields import CLIENT_TYPES, InvalidField, app_fields
 from isocenter.admin.services import Admin, admin
 from isocenter.auth.clients import App, AppRegistrationError
 
-CLIENT_TYPE_LABELS = (
-    ("public", "Public: a browser or native app, PKCE and no secret"),
-    ("confidential-symmetric", "Confidential, symmetric: a server with a client secret"),
-    ("confidential-asymmetric", "Confidential, asymmetric: private_key_jwt with a JWK Set"),
-)
+_CLIENT_TYPE_WORDS = {
+    "public": "Public: a browser or native app, PKCE and no secret",
+    "confidential-symmetric": "Confidential, symmetric: a server with a client secret",
+    "confidential-asymmetric": "Confidential, asymmetric: private_key_jwt with a JWK Set",
+}
+CLIENT_TYPE_LABELS = tuple((name, _CLIENT_TYPE_WORDS[name]) for name in CLIENT_TYPES)
 FIELD_LABELS = {
     "name": "App name",
     "logo_url": "Logo URL",
@@ -47,7 +48,6 @@ NOTICES = {
     "revoked": "Every grant to this app is revoked.",
 }
 ACTIONS = frozenset({"disable", "enable", "rotate-secret", "revoke-grants", "delete"})
-assert {value for value, _ in CLIENT_TYPE_LABELS} == set(CLIENT_TYPES)
 
 
 async def home(request: Request) -> Response:
