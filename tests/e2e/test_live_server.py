@@ -20,3 +20,12 @@ def test_chromium_renders_the_capability_statement(live: LiveServer, page: Any) 
     page.goto(live.fhir_base + "/metadata?_format=json")
 
     assert "CapabilityStatement" in page.content()
+
+
+def test_first_start_printed_every_demo_login_once(live: LiveServer) -> None:
+    printed = "\n".join(live.printed)
+
+    assert {login.role for login in live.logins} == {"admin", "clinician", "patient"}
+    for login in live.logins:
+        assert printed.count(login.password) == 1
+        assert login.username in printed

@@ -12,8 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from isocenter.ingest.demo_cohort import CASES
 from tests.e2e.browser import allow, pick_patient, sign_in, type_checkbox, wait_for_callback
 from tests.e2e.live import LiveServer
@@ -28,14 +26,7 @@ PATIENT_SCOPE = (
     "patient/Patient.rs patient/Observation.rs patient/Immunization.rs"
 )
 
-# Scope and compartment enforcement on the FHIR routes lands after the browser flow; until
-# then these two fail on what it adds (403 for an unticked type, 404 outside the compartment).
-AWAITING_ENFORCEMENT = pytest.mark.xfail(
-    strict=True, reason="scope and compartment enforcement on FHIR routes not in yet"
-)
 
-
-@AWAITING_ENFORCEMENT
 def test_patient_approves_all_but_one_type_and_the_app_reads_only_the_rest(
     live: LiveServer, page: Any, redirect_target: RedirectTarget
 ) -> None:
@@ -80,7 +71,6 @@ def test_patient_approves_all_but_one_type_and_the_app_reads_only_the_rest(
     assert unticked.json()["resourceType"] == "OperationOutcome"
 
 
-@AWAITING_ENFORCEMENT
 def test_clinician_picks_a_patient_and_the_token_is_limited_to_them(
     live: LiveServer, page: Any, redirect_target: RedirectTarget
 ) -> None:
