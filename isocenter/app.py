@@ -8,6 +8,7 @@ string and a factory that reads the settings from ISOCENTER_* variables).
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import os
 from collections import Counter
@@ -20,11 +21,13 @@ from starlette.middleware.cors import CORSMiddleware
 
 from isocenter.admin.demo_logins import create_demo_logins
 from isocenter.admin.routes import admin_routes
+from isocenter.auth import audit
 from isocenter.auth.guard import GuardMiddleware, UnguardedMiddleware
 from isocenter.auth.routes import auth_routes
 from isocenter.auth.server import AuthServer, build_auth_server
 from isocenter.config import Settings, load_settings
 from isocenter.ehr.routes import ehr_routes
+from isocenter.fhir.audit import AuditMiddleware
 from isocenter.fhir.context import FhirContext
 from isocenter.fhir.errors import EXCEPTION_HANDLERS
 from isocenter.fhir.middleware import AccessLogMiddleware
@@ -90,6 +93,8 @@ def _middleware(settings: Settings, auth: AuthServer, *, guard: bool) -> list[Mi
             allow_headers=["*"],
             expose_headers=EXPOSED_HEADERS,
         ),
+        # Outside the guard: it reads the access the guard set once the request is done.
+        Middleware(AuditMiddleware, record=functools.partial(audit.record, auth.engine)),
         _guard(settings, auth) if guard else Middleware(UnguardedMiddleware),
     ]
 

@@ -14,13 +14,15 @@ import binascii
 from typing import Any
 
 import orjson
+from sqlalchemy import Select
 from starlette.responses import Response
 
+from isocenter.fhir.access_control import check_readable, history_keys, require
 from isocenter.fhir.bundles import bundle, entry_resource, full_url, page_url
 from isocenter.fhir.context import Call
 from isocenter.fhir.responses import etag, json_response
 from isocenter.fhir.summary import check_summary, parse_elements
-from isocenter.outcomes import invalid_parameter, not_found
+from isocenter.outcomes import invalid_parameter
 from isocenter.store.instants import to_instant
 from isocenter.store.repository import HistoryCursor, StoredResource
 
@@ -40,23 +42,32 @@ def instance_history(call: Call) -> Response:
     """GET [base]/[type]/[id]/_history."""
     resource_type = call.resource_type()
     id = call.id()
-    if call.context.store.read(resource_type, id) is None:
-        raise not_found(resource_type, id)
-    return _history(call, resource_type, id, f"{resource_type}/{id}/_history")
+    access = require(call, resource_type, "r", id, action="history")
+    check_readable(call, access, call.context.store.read(resource_type, id), resource_type, id)
+    return _history(call, resource_type, id, f"{resource_type}/{id}/_history", None)
 
 
 def type_history(call: Call) -> Response:
-    """GET [base]/[type]/_history."""
+    """GET [base]/[type]/_history (SMART v2: a type-level history needs ``s``)."""
     resource_type = call.resource_type()
-    return _history(call, resource_type, None, f"{resource_type}/_history")
+    access = require(call, resource_type, "s", action="history")
+    engine = call.context.search_engine()
+    keys = history_keys(access, [resource_type], engine, system=False)
+    return _history(call, resource_type, None, f"{resource_type}/_history", keys)
 
 
 def system_history(call: Call) -> Response:
-    """GET [base]/_history."""
-    return _history(call, None, None, "_history")
+    """GET [base]/_history: only the types the scopes let the access search."""
+    access = require(call, None, "s", action="history")
+    engine = call.context.search_engine()
+    keys = history_keys(access, sorted(call.context.resource_types), engine, system=True)
+    return _history(call, None, None, "_history", keys)
 
 
-def _history(call: Call, resource_type: str | None, id: str | None, path: str) -> Response:
+def _history(
+    call: Call, resource_type: str | None, id: str | None, path: str, keys: Select[Any] | None
+) -> Response:
+    """One page of versions; ``keys`` limits them to the resources an access may see."""
     _check_parameters(call)
     settings = call.context.settings
     count = _count(call.param("_count"), settings.default_page_size, settings.max_page_size)
@@ -69,13 +80,13 @@ def _history(call: Call, resource_type: str | None, id: str | None, path: str) -
     rows: list[StoredResource] = []
     if count > 0:
         rows = store.history(
-            resource_type, id, since=since, at=at, before=cursor, limit=count + 1
+            resource_type, id, since=since, at=at, before=cursor, res_keys=keys, limit=count + 1
         )
     has_next = len(rows) > count
     rows = rows[:count]
     total = None
     if at_range is None:
-        total = store.count_history(resource_type, id, since=since)
+        total = store.count_history(resource_type, id, since=since, res_keys=keys)
     shown = rows if at_range is None else _current_during(call, rows, at_range[0])
 
     base = f"{call.context.fhir_base_url}/{path}"

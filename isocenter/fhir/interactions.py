@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from isocenter.fhir.access_control import check_readable, readable, require
 from isocenter.fhir.bodies import ID_PATTERN, parse_resource
 from isocenter.fhir.context import Call
 from isocenter.fhir.responses import etag, json_response, text_response, version_headers
@@ -18,9 +19,9 @@ def read(call: Call) -> Response:
     """GET [base]/[type]/[id] (http.html#read): 404 unknown, 410 deleted, 304 unchanged."""
     resource_type = call.resource_type()
     id = call.id()
+    access = require(call, resource_type, "r", id)
     stored = call.context.store.read(resource_type, id)
-    if stored is None:
-        raise not_found(resource_type, id)
+    stored = check_readable(call, access, stored, resource_type, id)
     if stored.deleted:
         raise gone(resource_type, id)
     return resource_response(call, stored)
@@ -33,10 +34,11 @@ def vread(call: Call) -> Response:
     version = call.path("vid")
     if ID_PATTERN.fullmatch(version) is None:
         raise invalid(f"malformed version id {version!r}")
+    access = require(call, resource_type, "r", id)
     stored = None
     if version.isdigit():
         stored = call.context.store.vread(resource_type, id, int(version))
-    if stored is None:
+    if stored is None or not readable(access, stored, call.context.search_engine()):
         raise not_found(resource_type, f"{id}/_history/{version}")
     if stored.deleted:
         raise gone(resource_type, f"{id}/_history/{version}")
@@ -69,13 +71,16 @@ def _matches_none(if_none_match: str | None, current: str) -> bool:
 def create(call: Call) -> Response:
     """POST [base]/[type] (http.html#create): the server assigns the id; 201 + Location."""
     resource_type = call.resource_type()
+    access = require(call, resource_type, "c")
     resource = parse_resource(call.header("content-type"), call.body, resource_type)
     condition = call.header("if-none-exist")
     with call.context.store.writer() as writer:
         if condition is not None:
             existing = _conditional_match(call, writer, resource_type, condition)
             if existing is not None:
-                return written_response(call, existing, 200)
+                # The match is only shown to an access that may read it.
+                shown = readable(access, existing, call.context.search_engine())
+                return written_response(call, existing, 200, shown=shown)
         stored = writer.create(resource)
     return written_response(call, stored, 201)
 
@@ -97,6 +102,7 @@ def update(call: Call) -> Response:
     """PUT [base]/[type]/[id] (http.html#update): update or create; If-Match -> 412."""
     resource_type = call.resource_type()
     id = call.id()
+    require(call, resource_type, "u", id)
     resource = parse_resource(call.header("content-type"), call.body, resource_type)
     if resource.get("id") != id:
         raise invalid(
@@ -124,13 +130,16 @@ def _expected_version(if_match: str | None) -> int | None:
     return int(tag)
 
 
-def written_response(call: Call, stored: StoredResource, status: int) -> Response:
-    """The answer to a write, shaped by Prefer: return= (http.html#ops)."""
+def written_response(
+    call: Call, stored: StoredResource, status: int, *, shown: bool = True
+) -> Response:
+    """The answer to a write, shaped by Prefer: return= (http.html#ops); ``shown=False``
+    answers as return=minimal does."""
     base = call.context.fhir_base_url
     location = f"{base}/{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
     headers = {**version_headers(stored), "Location": location}
     preference = call.prefer("return")
-    if preference == "minimal":
+    if preference == "minimal" or not shown:
         return Response(status_code=status, headers=headers)
     if preference == "operationoutcome":
         diagnostics = f"{stored.resource_type}/{stored.id} is at version {stored.version_id}"
@@ -143,6 +152,7 @@ def delete(call: Call) -> Response:
     """DELETE [base]/[type]/[id] (http.html#delete): 200 whether or not it was there."""
     resource_type = call.resource_type()
     id = call.id()
+    require(call, resource_type, "d", id)
     with call.context.store.writer() as writer:
         deleted = writer.delete(resource_type, id)
     if deleted is None:

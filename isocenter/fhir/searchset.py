@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 
 from starlette.responses import Response
 
+from isocenter.fhir.access_control import require, search_limits, visible_included
 from isocenter.fhir.bodies import check_media_type
 from isocenter.fhir.bundles import bundle, entry_resource, full_url, page_url
 from isocenter.fhir.context import Call
@@ -39,8 +40,11 @@ def search_type_post(call: Call) -> Response:
 
 
 def _search(call: Call, resource_type: str, params: list[tuple[str, str]]) -> Response:
+    access = require(call, resource_type, "s", params=params)
     engine = call.context.search_engine()
-    result = engine.search(resource_type, params, lenient=call.lenient)
+    limits = search_limits(access, resource_type)
+    result = engine.search(resource_type, params, lenient=call.lenient, **limits)
+    included = visible_included(access, result.included, engine)
     base = f"{call.context.fhir_base_url}/{resource_type}"
     links = [("self", page_url(base, result.self_params))]
     if result.next_params is not None:
@@ -50,7 +54,7 @@ def _search(call: Call, resource_type: str, params: list[tuple[str, str]]) -> Re
     entries: list[dict[str, Any]] = []
     if not result.count_only:
         entries = [_entry(call, stored, "match", result) for stored in result.matches]
-        entries += [_entry(call, stored, "include", result) for stored in result.included]
+        entries += [_entry(call, stored, "include", result) for stored in included]
     searchset = bundle("searchset", entries, total=result.total, links=links)
     return json_response(searchset, call.fmt)
 
