@@ -271,6 +271,7 @@ def test_a_token_signed_before_rotation_still_verifies(
 def test_an_id_token_carries_the_oidc_claims_and_verifies_against_the_jwks(
     keys: SigningKeys,
 ) -> None:
+    """Checked as a client checks it, OIDC Core §3.1.3.7: JWKS signature, iss, aud, nonce."""
     id_token = issue_id_token(
         keys,
         client_id="app-1",
