@@ -17,6 +17,8 @@ class ConfigError(ValueError):
 class Settings:
     database_url: str = ""
     base_url: str = "http://127.0.0.1:8080"
+    # True when no base URL was configured: it follows --host/--port (see _listener_url).
+    base_url_from_listener: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
@@ -49,7 +51,22 @@ class Settings:
 
     def with_overrides(self, **overrides: object) -> Settings:
         given = {key: value for key, value in overrides.items() if value is not None}
-        return _checked(replace(self, **given))  # type: ignore[arg-type]
+        if "base_url" in given:
+            given["base_url_from_listener"] = False
+        settings = replace(self, **given)  # type: ignore[arg-type]
+        if settings.base_url_from_listener:
+            settings = replace(settings, base_url=_listener_url(settings))
+        return _checked(settings)
+
+
+def _listener_url(settings: Settings) -> str:
+    """The base URL when none is configured: where this process listens (loopback for a
+    wildcard address, since links must name a host a client can reach)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    if ":" in host:
+        host = f"[{host}]"
+    scheme = "https" if settings.tls_cert is not None else "http"
+    return f"{scheme}://{host}:{settings.port}"
 
 
 def _int(name: str, default: int) -> int:
@@ -111,7 +128,8 @@ def load_settings() -> Settings:
     origins = os.environ.get("ISOCENTER_CORS_ALLOWED_ORIGINS", "*")
     settings = Settings(
         database_url=os.environ.get("ISOCENTER_DATABASE_URL", ""),
-        base_url=os.environ.get("ISOCENTER_BASE_URL", "http://127.0.0.1:8080"),
+        base_url=os.environ.get("ISOCENTER_BASE_URL", ""),
+        base_url_from_listener=not os.environ.get("ISOCENTER_BASE_URL"),
         host=os.environ.get("ISOCENTER_HOST", "127.0.0.1"),
         port=_int("ISOCENTER_PORT", 8080),
         workers=_int("ISOCENTER_WORKERS", 1),
@@ -134,6 +152,8 @@ def load_settings() -> Settings:
         tls_cert=_path("ISOCENTER_TLS_CERT"),
         tls_key=_path("ISOCENTER_TLS_KEY"),
     )
+    if settings.base_url_from_listener:
+        settings = replace(settings, base_url=_listener_url(settings))
     return _checked(settings)
 
 

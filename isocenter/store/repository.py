@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy import update as sql_update
 
 from isocenter.store import schema
+from isocenter.store.engine import READ_ONLY
 from isocenter.store.index_rows import Indexer, IndexRows, no_index
 from isocenter.store.instants import now_microseconds, to_instant
 
@@ -116,13 +117,13 @@ class Store:
         params: Any = (resource_type, id) if positional else {"t": resource_type, "i": id}
         reader = self._reader.get(self.engine) if _on_event_loop() else None
         if reader is None:
-            with self.engine.connect() as conn:
+            with self.reading() as conn:
                 return read_current(conn, resource_type, id)
         row = reader.fetch_one(sql, params)
         return StoredResource(*row[:4], bool(row[4]), row[5]) if row else None
 
     def vread(self, resource_type: str, id: str, version_id: int) -> StoredResource | None:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             current = read_current(conn, resource_type, id)
             if current is None or current.version_id == version_id:
                 return current if current else None
@@ -170,7 +171,7 @@ class Store:
             ordered.c.id.desc(),
             ordered.c.version_id.desc(),
         ).limit(limit)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return [_stored(row) for row in conn.execute(statement)]
 
     def count_history(
@@ -185,8 +186,15 @@ class Store:
         from sqlalchemy import func
 
         query = _history_union(resource_type, id, since, at, res_keys).subquery()
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return int(conn.execute(select(func.count()).select_from(query)).scalar_one())
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads: on SQLite a deferred BEGIN, so it never queues behind
+        (or blocks) a writer's lock; it reads a consistent snapshot."""
+        with self.engine.connect() as conn:
+            yield conn.execution_options(**{READ_ONLY: True})
 
     @contextmanager
     def writer(self) -> Iterator[Writer]:
