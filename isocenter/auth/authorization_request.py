@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from isocenter.auth import pkce
+from isocenter.auth.clients import App
 from isocenter.auth.errors import (
     InvalidRequest,
     InvalidScope,
@@ -36,7 +36,6 @@ PARAMETERS = (
     "launch",
     "nonce",
 )
-PUBLIC = "public"
 
 
 class PageError(Exception):
@@ -64,7 +63,7 @@ class RedirectError(Exception):
 class AuthorizationRequest:
     """A request whose client, redirect URI, aud, PKCE and scope have passed."""
 
-    app: Any  # isocenter.auth.clients.App
+    app: App
     redirect_uri: str
     requested_scope: str
     scope: str  # what the app may be granted of what it asked (before the user's say)
@@ -80,7 +79,7 @@ class AuthorizationRequest:
 
 def parse(
     pairs: Sequence[tuple[str, str]],
-    find_app: Callable[[str], Any],
+    find_app: Callable[[str], App | None],
     *,
     fhir_base_url: str,
 ) -> AuthorizationRequest:
@@ -131,7 +130,7 @@ def _multiples(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return seen
 
 
-def _client(client_id: str | None, find_app: Callable[[str], Any]) -> Any:
+def _client(client_id: str | None, find_app: Callable[[str], App | None]) -> App:
     if not client_id:
         raise PageError("Unknown app", "The request does not say which app is asking.")
     app = find_app(client_id)
@@ -142,7 +141,7 @@ def _client(client_id: str | None, find_app: Callable[[str], Any]) -> Any:
     return app
 
 
-def _redirect_uri(redirect_uri: str | None, app: Any) -> str:
+def _redirect_uri(redirect_uri: str | None, app: App) -> str:
     # Exact string comparison (RFC 6749 §3.1.2.3; OAuth 2.0 Security BCP §4.1.3).
     if not redirect_uri or redirect_uri not in app.redirect_uris:
         raise PageError(
@@ -168,9 +167,9 @@ def _audience(aud: str | None, fhir_base_url: str) -> None:
         raise InvalidRequest(f"aud must be {fhir_base_url}")
 
 
-def _challenge(given: dict[str, str], app: Any) -> str | None:
+def _challenge(given: dict[str, str], app: App) -> str | None:
     challenge = given.get("code_challenge")
-    if app.client_type != PUBLIC and challenge is None:
+    if not app.is_public and challenge is None:
         return None  # confidential clients may skip PKCE; when they send it, it binds
     try:
         return pkce.check_challenge(challenge, given.get("code_challenge_method"))
@@ -178,7 +177,7 @@ def _challenge(given: dict[str, str], app: Any) -> str | None:
         raise InvalidRequest(str(exc)) from exc
 
 
-def _scope(scope: str | None, app: Any) -> tuple[str, str]:
+def _scope(scope: str | None, app: App) -> tuple[str, str]:
     if not scope or not scope.strip():
         raise InvalidScope("scope is required")
     try:

@@ -39,6 +39,7 @@ from isocenter.auth.scopes import parse_scope
 from isocenter.auth.sessions import CSRF_FIELD, BrowserSession, CsrfRefused, check_csrf
 from isocenter.auth.signin import SIGNIN_PATH
 from isocenter.auth.style import style_url
+from isocenter.auth.users import User
 from isocenter.store.instants import now_microseconds
 
 AUTHORIZE_PATH = "/auth/authorize"
@@ -127,7 +128,7 @@ def _signed_in_flow(
 
 
 def _launch_context(
-    parts: Browser, asked: AuthorizationRequest, user: Any, step: Step
+    parts: Browser, asked: AuthorizationRequest, user: User, step: Step
 ) -> LaunchedWith | None:
     """The patient (and encounter) the grant is for; None when the user must pick one."""
     if asked.launch is not None:
@@ -144,7 +145,7 @@ def _launch_context(
     return LaunchedWith(patient, None, None) if patient is not None else None
 
 
-def _ehr_launch(parts: Browser, asked: AuthorizationRequest, user: Any) -> LaunchedWith:
+def _ehr_launch(parts: Browser, asked: AuthorizationRequest, user: User) -> LaunchedWith:
     # SMART EHR launch: the handle is bound to the clinician who opened the app.
     assert asked.launch is not None
     try:
@@ -166,7 +167,7 @@ def _needs_patient(scope: str) -> bool:
 def _picker_page(
     parts: Browser, request: Request, asked: AuthorizationRequest, step: Step
 ) -> Response:
-    criteria = {
+    criteria: dict[str, Any] = {
         "name": step.value("name"),
         "birth_date": step.value("birthdate"),
         "mrn": step.value("mrn"),
@@ -195,7 +196,7 @@ def _consent_page(
     parts: Browser,
     request: Request,
     asked: AuthorizationRequest,
-    user: Any,
+    user: User,
     session: BrowserSession,
     launched: LaunchedWith,
 ) -> Response:
@@ -224,7 +225,7 @@ def _consent_page(
 def _decide(
     parts: Browser,
     asked: AuthorizationRequest,
-    user: Any,
+    user: User,
     session: BrowserSession,
     launched: LaunchedWith,
     step: Step,
@@ -295,7 +296,7 @@ def _lasts(parts: Browser, scope: str, session: BrowserSession) -> tuple[str, in
     return "token", now_microseconds() + seconds * 1_000_000
 
 
-def _whose(user: Any, launched: LaunchedWith, scope: str) -> str:
+def _whose(user: User, launched: LaunchedWith, scope: str) -> str:
     if user.role == "patient":
         return "about you"
     user_wide = any(s.context == "user" for s in parse_scope(scope))

@@ -9,8 +9,6 @@ Grants made with ``online_access`` during the session end with it (SMART App Lau
 
 from __future__ import annotations
 
-from typing import Any
-
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from sqlalchemy import select
@@ -20,6 +18,7 @@ from starlette.responses import Response
 
 from isocenter.auth.authorization_request import PageError, redirect_to
 from isocenter.auth.browser import Browser, browser
+from isocenter.auth.clients import App
 from isocenter.auth.database import reading
 from isocenter.auth.keys import ALGORITHM
 from isocenter.auth.refresh import ONLINE, lasts_beyond_session
@@ -50,6 +49,7 @@ def _logout(parts: Browser, request: Request, params: dict[str, str]) -> Respons
     session = parts.sessions.end(request.cookies.get(SESSION_COOKIE))
     if session is not None:
         _end_online_grants(parts, session)
+    response: Response
     if target is not None:
         response = parts.pages.redirect(redirect_to(target, {"state": params.get("state")}))
     else:
@@ -58,7 +58,7 @@ def _logout(parts: Browser, request: Request, params: dict[str, str]) -> Respons
     return response
 
 
-def _app(parts: Browser, client_id: str | None, hint: str | None) -> Any:
+def _app(parts: Browser, client_id: str | None, hint: str | None) -> App | None:
     """The app asking, from ``client_id`` and/or ``id_token_hint`` (which must agree)."""
     hinted = _hint_audience(parts, hint) if hint else None
     if client_id and hinted and client_id != hinted:
@@ -72,7 +72,7 @@ def _app(parts: Browser, client_id: str | None, hint: str | None) -> Any:
     return app
 
 
-def _target(app: Any, requested: str | None) -> str | None:
+def _target(app: App | None, requested: str | None) -> str | None:
     """Where to send the browser: only the app's registered sign-off URL."""
     if app is None:
         if requested:

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from isocenter.auth import audit, pkce
 from isocenter.auth.browser import Browser, browser
 from isocenter.auth.client_requests import read_form
+from isocenter.auth.clients import App
 from isocenter.auth.codes import CodeGrant, CodeRefused
 from isocenter.auth.errors import (
     NO_STORE,
@@ -75,7 +76,7 @@ def _token(parts: Browser, form: dict[str, str], authorization: str | None) -> d
     raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported here")
 
 
-def _exchange_code(parts: Browser, app: Any, form: dict[str, str]) -> dict[str, Any]:
+def _exchange_code(parts: Browser, app: App, form: dict[str, str]) -> dict[str, Any]:
     code = form.get("code")
     if not code:
         raise InvalidRequest("code is required")
@@ -111,7 +112,7 @@ def _exchange_code(parts: Browser, app: Any, form: dict[str, str]) -> dict[str, 
     )
 
 
-def _check_binding(grant: CodeGrant, app: Any, form: dict[str, str]) -> None:
+def _check_binding(grant: CodeGrant, app: App, form: dict[str, str]) -> None:
     """The code's client, redirect URI and PKCE challenge (RFC 6749 §4.1.3, RFC 7636 §4.6)."""
     if grant.client_id != app.client_id:
         raise InvalidGrant("code was issued to another client")
@@ -134,7 +135,7 @@ def _refresh_expiry(parts: Browser, grant: CodeGrant) -> int:
     return grant.expires_at  # online_access: the sign-in session's end
 
 
-def _refresh(parts: Browser, app: Any, form: dict[str, str]) -> dict[str, Any]:
+def _refresh(parts: Browser, app: App, form: dict[str, str]) -> dict[str, Any]:
     presented = form.get("refresh_token")
     if not presented:
         raise InvalidRequest("refresh_token is required")
@@ -165,7 +166,7 @@ def _refresh(parts: Browser, app: Any, form: dict[str, str]) -> dict[str, Any]:
 
 def _response(
     parts: Browser,
-    app: Any,
+    app: App,
     authorization_id: str,
     username: str | None,
     scope: str,

@@ -146,7 +146,6 @@ def test_an_unticked_type_is_not_granted(web: Browser_, public_app: App) -> None
     assert body["scope"] == "launch/patient patient/Patient.rs"
 
 
-@pytest.mark.xfail(reason="scope enforcement on the FHIR routes (helper A3) has not landed")
 def test_a_search_on_a_type_the_user_took_away_answers_403(
     web: Browser_, public_app: App
 ) -> None:

@@ -38,7 +38,8 @@ pytestmark = pytest.mark.usefixtures("users")
 
 def _claims(token: str, parts: Browser, audience: str) -> dict[str, Any]:
     """Claims of a token verified against the published JWK Set, as an app would."""
-    decoded = jwt.decode(token, KeySet.import_key_set(parts.keys.jwks()), algorithms=["RS256"])
+    key_set = KeySet.import_key_set(parts.keys.jwks())  # type: ignore[arg-type]
+    decoded = jwt.decode(token, key_set, algorithms=["RS256"])
     assert decoded.claims["aud"] == audience
     return dict(decoded.claims)
 
