@@ -8,7 +8,7 @@ store and search engine (for the patient picker).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from starlette.requests import Request
@@ -19,12 +19,14 @@ from isocenter.auth.keys import SigningKeys
 from isocenter.auth.pages import Pages
 from isocenter.auth.refresh import RefreshTokens
 from isocenter.auth.revocation import RevocationList
-from isocenter.auth.server import AuthServer
 from isocenter.auth.sessions import Sessions
 from isocenter.auth.users import Users
 from isocenter.config import Settings
 from isocenter.search.engine import SearchEngine
 from isocenter.store.repository import Store
+
+if TYPE_CHECKING:
+    from isocenter.auth.server import AuthServer
 
 
 @dataclass

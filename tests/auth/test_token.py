@@ -313,7 +313,9 @@ def test_a_json_body_is_invalid_request(web: Browser_, public_app: App) -> None:
     _no_store(response)
 
 
-@pytest.mark.parametrize("grant_type", ["client_credentials", "password", "implicit"])
+@pytest.mark.parametrize(
+    "grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"]
+)
 def test_other_grant_types_are_unsupported(
     web: Browser_, public_app: App, grant_type: str
 ) -> None:
