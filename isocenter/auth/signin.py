@@ -17,6 +17,7 @@ from isocenter.auth import audit
 from isocenter.auth.browser import Browser, browser
 from isocenter.auth.sessions import (
     CSRF_FIELD,
+    SESSION_COOKIE,
     CsrfRefused,
     check_csrf,
     new_csrf_token,
@@ -61,6 +62,7 @@ def _sign_in(parts: Browser, request: Request, fields: dict[str, str]) -> Respon
         audit.record(parts.engine, action="login", outcome=401, username=username or None)
         return _page(parts, request, next_path, username, str(error))
     audit.record(parts.engine, action="login", outcome=200, username=user.username)
+    parts.sessions.end(request.cookies.get(SESSION_COOKIE))  # one sign-in per browser
     token, session = parts.sessions.start(user.username)
     response = parts.pages.redirect(next_path)
     set_session_cookie(response, token, session, secure=parts.secure)

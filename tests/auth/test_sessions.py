@@ -148,3 +148,16 @@ def test_sign_ins_and_failed_attempts_go_to_the_audit_trail(
     events = audit.recent(parts.engine, actions=["login"])
 
     assert [(e.username, e.outcome) for e in events] == [("ana", 200), ("ana", 401)]
+
+
+@pytest.mark.usefixtures("users")
+def test_signing_in_again_ends_the_browsers_previous_session(
+    web: Browser_, parts: Browser
+) -> None:
+    sign_in(web, "ana")
+    first = web.cookies[SESSION_COOKIE]
+
+    sign_in(web, "dr-lee")
+
+    assert parts.sessions.find(first) is None
+    assert parts.sessions.find(web.cookies[SESSION_COOKIE]) is not None
