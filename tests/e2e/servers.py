@@ -13,6 +13,7 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -106,7 +107,9 @@ class RedirectTarget:
         return self.callbacks[-1]
 
     @staticmethod
-    def _recorder(arrivals: list[Callback], title: str):  # type: ignore[no-untyped-def]
+    def _recorder(
+        arrivals: list[Callback], title: str
+    ) -> Callable[[Request], Awaitable[HTMLResponse]]:
         async def record(request: Request) -> HTMLResponse:
             arrivals.append(
                 Callback(url=str(request.url), params=query_params(str(request.url)))

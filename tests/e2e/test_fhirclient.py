@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhirclient import client
-from fhirclient.models.condition import Condition
-from fhirclient.models.patient import Patient
+from fhirclient import client  # type: ignore[import-untyped]
+from fhirclient.models.condition import Condition  # type: ignore[import-untyped]
+from fhirclient.models.patient import Patient  # type: ignore[import-untyped]
 
 from tests.e2e.flows import approve_in_browser
 from tests.e2e.live import LiveServer
