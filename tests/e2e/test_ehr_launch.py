@@ -9,6 +9,7 @@ carries the patient and encounter the clinician chose, ``need_patient_banner`` a
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import httpx
@@ -86,3 +87,41 @@ def test_clinician_launches_an_app_from_the_chart_with_patient_and_encounter(
     again = wait_for_callback(page, redirect_target)
     assert again.params["error"] == "invalid_request"
     assert again.params["state"] == "ehr"
+
+
+def test_an_ehr_launch_continues_by_form_post_from_the_apps_page(
+    live: LiveServer, page: Any, redirect_target: RedirectTarget
+) -> None:
+    """SMART's authorize-post: the app's launch page posts the request, cross-site, so the
+    browser withholds the SameSite=Lax session cookie on that POST itself."""
+    app = live.public_app
+    launched = launch_from_chart(page, live, redirect_target)
+    pkce = new_pkce()
+    fields = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": app.redirect_uri,
+        "scope": "launch openid fhirUser patient/Patient.rs",
+        "state": "posted",
+        "aud": launched.params["iss"],
+        "launch": launched.params["launch"],
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
+    }
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
+        for name, value in fields.items()
+    )
+    # The launch page (the app's origin) renders the form the app would serve.
+    page.set_content(
+        f'<form method="post" action="{live.url}/auth/authorize">{hidden}'
+        '<button type="submit">Continue</button></form>'
+    )
+    page.get_by_role("button", name="Continue").click()
+    allow(page)
+    callback = wait_for_callback(page, redirect_target)
+
+    assert callback.params["state"] == "posted"
+    token = exchange_code(live, app, callback.params["code"], pkce).json()
+    assert token["patient"] == CHART_PATIENT.patient_id
+    assert token["encounter"]
