@@ -25,6 +25,8 @@ from isocenter.auth import audit
 from isocenter.auth.guard import GuardMiddleware, UnguardedMiddleware
 from isocenter.auth.routes import auth_routes
 from isocenter.auth.server import AuthServer, build_auth_server
+from isocenter.bulk.routes import bulk_routes
+from isocenter.bulk.service import build_bulk_service
 from isocenter.config import Settings, load_settings
 from isocenter.ehr.routes import ehr_routes
 from isocenter.fhir.audit import AuditMiddleware
@@ -52,11 +54,13 @@ def create_app(
         migrate(engine)
     auth = build_auth_server(settings, engine)
     app = Starlette(
-        routes=[*auth_routes(), *fhir_routes(), *admin_routes(), *ehr_routes()],
+        # Bulk first: its $export paths would otherwise match the FHIR instance routes.
+        routes=[*auth_routes(), *bulk_routes(), *fhir_routes(), *admin_routes(), *ehr_routes()],
         middleware=_middleware(settings, auth, guard=guard),
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.fhir = fhir_context(settings, engine)
+    app.state.bulk = build_bulk_service(settings, app.state.fhir.store, app.state.fhir.registry)
     app.state.auth = auth
     return app
 

@@ -39,10 +39,21 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # Bulk Data export (issue 4). export_dir None: ``data_dir / "exports"``.
+    export_dir: Path | None = None
+    export_file_max_resources: int = 100_000
+    export_max_jobs_per_client: int = 3
+    export_expiry_seconds: int = 24 * 3600
+    export_retry_after_seconds: int = 2
+    export_in_process_worker: bool = True
 
     @property
     def fhir_base_url(self) -> str:
         return self.base_url.rstrip("/") + "/fhir"
+
+    @property
+    def resolved_export_dir(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -151,6 +162,10 @@ def load_settings() -> Settings:
         trusted_proxies=_list("ISOCENTER_TRUSTED_PROXIES"),
         tls_cert=_path("ISOCENTER_TLS_CERT"),
         tls_key=_path("ISOCENTER_TLS_KEY"),
+        export_dir=_path("ISOCENTER_EXPORT_DIR"),
+        export_file_max_resources=_int("ISOCENTER_EXPORT_FILE_MAX_RESOURCES", 100_000),
+        export_max_jobs_per_client=_int("ISOCENTER_EXPORT_MAX_JOBS_PER_CLIENT", 3),
+        export_expiry_seconds=_int("ISOCENTER_EXPORT_EXPIRY_SECONDS", 24 * 3600),
     )
     if settings.base_url_from_listener:
         settings = replace(settings, base_url=_listener_url(settings))

@@ -306,3 +306,42 @@ audit_event = Table(
     Index("ix_audit_event_recorded", "recorded_at"),
     Index("ix_audit_event_patient", "patient_id", "recorded_at"),
 )
+
+# --- Bulk Data export (issue 4): jobs and the files they wrote ------------------------
+# A job's parameters are resolved at kick-off (types, filters, patients) and kept as JSON,
+# so that any worker, in this process or another, runs it the same way. A worker holds a
+# job by a lease it renews; a job whose lease ran out is taken up again by the next one.
+
+export_job = Table(
+    "export_job",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("request_url", Text, nullable=False),
+    Column("plan", Text, nullable=False),
+    Column("transaction_time", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("progress", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("last_polled_at", BigInteger, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Index("ix_export_job_status", "status", "lease_until"),
+    Index("ix_export_job_client", "client_id", "status"),
+)
+
+export_file = Table(
+    "export_file",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("last_res_key", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+)

@@ -29,12 +29,13 @@ def patient_launch(
     app: RegisteredApp,
     scope: str,
     nonce: str | None = None,
+    login: Login | None = None,
 ) -> dict[str, Any]:
     """A patient's standalone launch of ``app``: the token response as JSON."""
     pkce = new_pkce()
     state = secrets.token_urlsafe(12)
     url = authorize_url(live, app, scope=scope, state=state, pkce=pkce, nonce=nonce)
-    callback = approve_in_browser(page, target, url, live.login("patient"))
+    callback = approve_in_browser(page, target, url, login or live.login("patient"))
     code = target.last_callback().params["code"]
     assert target.last_callback().params["state"] == state, callback
     response = exchange_code(live, app, code, pkce)

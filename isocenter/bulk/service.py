@@ -1,0 +1,49 @@
+"""The export side's parts, built once per app (or per ``isocenter worker`` process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from isocenter.bulk.exporter import Exporter
+from isocenter.bulk.jobs import JobStore
+from isocenter.bulk.kickoff import PlanBuilder
+from isocenter.bulk.storage import LocalStorage
+from isocenter.bulk.worker import Worker
+from isocenter.config import Settings
+from isocenter.search.definitions import Registry
+from isocenter.search.query import QueryParser
+from isocenter.store.repository import Store
+
+
+@dataclass
+class BulkService:
+    settings: Settings
+    store: Store
+    jobs: JobStore
+    storage: LocalStorage
+    exporter: Exporter
+    worker: Worker
+    plans: PlanBuilder
+
+
+def build_bulk_service(settings: Settings, store: Store, registry: Registry) -> BulkService:
+    engine: Engine = store.engine
+    parser = QueryParser(registry, settings.fhir_base_url.rstrip("/"))
+    jobs = JobStore(engine)
+    storage = LocalStorage(settings.resolved_export_dir)
+    exporter = Exporter(
+        engine, parser, jobs, storage, max_per_file=settings.export_file_max_resources
+    )
+    worker = Worker(jobs, exporter, storage, expiry_seconds=settings.export_expiry_seconds)
+
+    def read_group(group_id: str) -> dict[str, Any] | None:
+        stored = store.read("Group", group_id)
+        return None if stored is None or stored.deleted else stored.parsed()
+
+    plans = PlanBuilder(
+        registry.resource_types(), exporter.check_query, read_group, settings.fhir_base_url
+    )
+    return BulkService(settings, store, jobs, storage, exporter, worker, plans)
