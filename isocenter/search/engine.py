@@ -31,6 +31,7 @@ from isocenter.search.visibility import (
     restricted,
     visible_ids_statement,
     visible_keys_statement,
+    visible_one_statement,
 )
 from isocenter.store import schema
 from isocenter.store.engine import READ_ONLY
@@ -74,6 +75,7 @@ class SearchEngine:
         self.registry = registry
         self.fhir_base_url = fhir_base_url.rstrip("/")
         self._parser = QueryParser(registry, self.fhir_base_url, default_count, max_count)
+        self._visible_one = visible_one_statement(self.fhir_base_url)
 
     def search(
         self,
@@ -151,6 +153,10 @@ class SearchEngine:
         compartment or shared and referred to from it, and meeting a restriction."""
         if not ids:
             return set()
+        if compartment is not None and not restrictions and len(ids) == 1:
+            values = {"resource_type": resource_type, "id": ids[0], "patient_id": compartment}
+            with self._reader() as conn:
+                return set(conn.execute(self._visible_one, values).scalars())
         parsed = None
         if restrictions:
             parsed = parse_restrictions(self._parser, resource_type, restrictions)

@@ -212,7 +212,7 @@ def _chain_context(context: Context, target_type: str) -> Context:
 
 
 def referenced_from(
-    res: FromClause, patient_id: str, fhir_base_url: str
+    res: FromClause, patient_id: Any, fhir_base_url: str
 ) -> ColumnElement[bool]:
     """Some resource of the Patient's compartment refers to this one (a local reference)."""
     ref = schema.search_reference.alias()

@@ -13,7 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, and_, exists, false, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    or_,
+    select,
+)
 
 from isocenter import outcomes
 from isocenter.search.query import Chain, Criterion, Has, QueryParser, Rejected
@@ -24,7 +34,7 @@ from isocenter.store import schema
 Restriction = Sequence[tuple[str, str]]
 
 
-def member_of(res: FromClause, patient_id: str) -> ColumnElement[bool]:
+def member_of(res: FromClause, patient_id: Any) -> ColumnElement[bool]:
     """The resource is in the Patient's compartment (checked per row, on the res_key index)."""
     members = schema.compartment.alias()
     return exists().where(
@@ -32,7 +42,7 @@ def member_of(res: FromClause, patient_id: str) -> ColumnElement[bool]:
     )
 
 
-def visible(res: FromClause, patient_id: str, fhir_base_url: str) -> ColumnElement[bool]:
+def visible(res: FromClause, patient_id: Any, fhir_base_url: str) -> ColumnElement[bool]:
     """In the compartment, or a shared resource that the compartment refers to."""
     shared = and_(
         res.c.resource_type.in_(sorted(SHARED_TYPES)),
@@ -90,6 +100,18 @@ def visible_ids_statement(
     if parsed is not None:
         terms.append(restricted(res, resource_type, parsed, context))
     return select(res.c.id).where(*terms)
+
+
+def visible_one_statement(fhir_base_url: str) -> Select[Any]:
+    """``visible_ids_statement`` for one id and no restriction, with bound parameters
+    ``resource_type``, ``id`` and ``patient_id``: built once, so a read by id pays only
+    for running it."""
+    res = schema.resource
+    return select(res.c.id).where(
+        res.c.resource_type == bindparam("resource_type"),
+        res.c.id == bindparam("id"),
+        visible(res, bindparam("patient_id"), fhir_base_url),
+    )
 
 
 def visible_keys_statement(
