@@ -35,6 +35,8 @@ class Settings:
     authorization_code_lifetime_seconds: int = 120
     launch_lifetime_seconds: int = 300
     session_lifetime_seconds: int = 8 * 3600
+    # SMART Backend Services: client_credentials tokens (no refresh token).
+    backend_access_token_lifetime_seconds: int = 300
     development: bool = False
     trusted_proxies: tuple[str, ...] = ()
     tls_cert: Path | None = None
@@ -128,6 +130,8 @@ def _check_auth(settings: Settings) -> None:
         raise ConfigError("launch lifetime must be 1 second to 1 hour")
     if settings.session_lifetime_seconds <= 0:
         raise ConfigError("session lifetime must be positive")
+    if not 0 < settings.backend_access_token_lifetime_seconds <= 3600:
+        raise ConfigError("backend access token lifetime must be 1 second to 1 hour")
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ConfigError("TLS needs both a certificate and a key file")
     if settings.tls_cert is not None and not settings.base_url.startswith("https://"):
@@ -158,6 +162,9 @@ def load_settings() -> Settings:
         ),
         launch_lifetime_seconds=_int("ISOCENTER_LAUNCH_LIFETIME_SECONDS", 300),
         session_lifetime_seconds=_int("ISOCENTER_SESSION_LIFETIME_SECONDS", 8 * 3600),
+        backend_access_token_lifetime_seconds=_int(
+            "ISOCENTER_BACKEND_ACCESS_TOKEN_LIFETIME_SECONDS", 300
+        ),
         development=_bool("ISOCENTER_DEVELOPMENT", False),
         trusted_proxies=_list("ISOCENTER_TRUSTED_PROXIES"),
         tls_cert=_path("ISOCENTER_TLS_CERT"),

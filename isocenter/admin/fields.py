@@ -82,7 +82,7 @@ def app_fields(raw: Mapping[str, Any]) -> AppFields:
     return AppFields(
         name=_name(raw),
         client_type=client_type,
-        redirect_uris=_redirect_uris(raw.get("redirect_uris")),
+        redirect_uris=_redirect_uris(raw.get("redirect_uris"), client_type),
         scopes=_scopes(raw.get("scopes")),
         launch_url=_optional_url(raw, "launch_url"),
         logout_url=_optional_url(raw, "logout_url"),
@@ -155,13 +155,14 @@ def _optional_url(raw: Mapping[str, Any], field: str) -> str | None:
     return check_url(field, url) if url else None
 
 
-def _redirect_uris(value: Any) -> tuple[str, ...]:
+def _redirect_uris(value: Any, client_type: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.split()
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise InvalidField("redirect_uris", "must be a list of URLs")
     uris = [uri.strip() for uri in value if uri.strip()]
-    if not uris:
+    # A backend service (SMART Backend Services) never redirects a browser.
+    if not uris and client_type != ASYMMETRIC:
         raise InvalidField("redirect_uris", "at least one redirect URI is required")
     return tuple(dict.fromkeys(_redirect_uri(uri) for uri in uris))
 

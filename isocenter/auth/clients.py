@@ -280,7 +280,8 @@ def _check(app: App) -> None:
         raise AppRegistrationError("name is required")
     if app.client_type not in CLIENT_TYPES:
         raise AppRegistrationError(f"client type must be one of {', '.join(CLIENT_TYPES)}")
-    if not app.redirect_uris:
+    # A backend service (SMART Backend Services) never redirects a browser.
+    if not app.redirect_uris and app.client_type != "confidential-asymmetric":
         raise AppRegistrationError("at least one redirect URI is required")
     for uri in app.redirect_uris:
         _check_redirect_uri(uri)

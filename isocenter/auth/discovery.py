@@ -4,7 +4,8 @@ SMART App Launch 2.x, conformance (https://hl7.org/fhir/smart-app-launch/conform
 ``[fhir base]/.well-known/smart-configuration``. OpenID Connect Discovery 1.0 §3:
 ``[issuer]/.well-known/openid-configuration``. Every URL is built from the configured
 public base URL, never from the request's Host header. Private key JWT client
-authentication is advertised only once a client assertion verifier is plugged in.
+authentication, the client_credentials grant and system scopes are advertised only once a
+client assertion verifier is plugged in.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ RESOURCE_SCOPE_EXAMPLES = [
     "patient/*.read",
     "user/*.read",
 ]
+# SMART Backend Services (client_credentials with a client assertion).
+SYSTEM_SCOPE_EXAMPLES = ["system/*.rs", "system/*.read"]
 CAPABILITIES = [
     "launch-ehr",
     "launch-standalone",
@@ -70,11 +73,13 @@ def smart_configuration(server: AuthServer) -> dict[str, Any]:
         "authorization_endpoint": base + AUTHORIZE_PATH,
         "token_endpoint": base + TOKEN_PATH,
         "token_endpoint_auth_methods_supported": _auth_methods(asymmetric),
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token"]
+        + (["client_credentials"] if asymmetric else []),
         "scopes_supported": IDENTITY_SCOPES
         + LAUNCH_SCOPES
         + REFRESH_SCOPES
-        + RESOURCE_SCOPE_EXAMPLES,
+        + RESOURCE_SCOPE_EXAMPLES
+        + (SYSTEM_SCOPE_EXAMPLES if asymmetric else []),
         "response_types_supported": ["code"],
         "introspection_endpoint": base + INTROSPECT_PATH,
         "revocation_endpoint": base + REVOKE_PATH,

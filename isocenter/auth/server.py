@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from starlette.requests import Request
 
+from isocenter.auth.assertions import ClientAssertions
 from isocenter.auth.clients import Apps
+from isocenter.auth.jwks_fetch import JwksFetcher
 from isocenter.auth.keys import SigningKeys
 from isocenter.auth.revocation import RevocationList
 from isocenter.auth.users import Users
@@ -35,8 +37,17 @@ def build_auth_server(settings: Settings, engine: Engine) -> AuthServer:
         engine=engine,
         keys=SigningKeys(engine, settings),
         revocations=RevocationList(engine),
-        apps=Apps(engine),
+        apps=Apps(engine, assertion_verifier=client_assertions(settings, engine).verify),
         users=Users(engine),
+    )
+
+
+def client_assertions(settings: Settings, engine: Engine) -> ClientAssertions:
+    """The private_key_jwt verifier: assertions addressed to this server's token URL."""
+    return ClientAssertions(
+        engine,
+        token_url=settings.base_url.rstrip("/") + "/auth/token",  # discovery.TOKEN_PATH
+        fetcher=JwksFetcher(development=settings.development),
     )
 
 

@@ -4,7 +4,7 @@ RFC 6749 §4.1.3-§4.1.4 (code), §6 (refresh), §5.1-§5.2 (responses, never ca
 SMART App Launch 2.x (app-launch.html#obtain-access-token): the response carries the
 granted ``scope``, the launch context and, with ``openid``, an id_token. A code is spent
 on first use; presenting it again revokes what the first use was given (RFC 6749 §4.1.2).
-``client_credentials`` belongs to SMART Backend Services (issue 4).
+``client_credentials`` (SMART Backend Services) is granted in ``client_credentials.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from isocenter.auth import audit, pkce
+from isocenter.auth import audit, client_credentials, pkce
 from isocenter.auth.browser import Browser, browser
 from isocenter.auth.client_requests import read_form
 from isocenter.auth.clients import App
@@ -73,6 +73,8 @@ def _token(parts: Browser, form: dict[str, str], authorization: str | None) -> d
         return _exchange_code(parts, app, form)
     if grant_type == REFRESH_TOKEN:
         return _refresh(parts, app, form)
+    if grant_type == client_credentials.CLIENT_CREDENTIALS:
+        return client_credentials.grant(parts, app, form)
     raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported here")
 
 

@@ -46,8 +46,13 @@ def test_smart_configuration_has_every_required_and_recommended_field(http: Http
     assert document["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
+        "private_key_jwt",
     ]
-    assert document["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert document["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+    ]
     assert document["response_types_supported"] == ["code"]
     assert {"openid", "fhirUser", "launch", "launch/patient", "offline_access"} <= set(
         document["scopes_supported"]
@@ -72,7 +77,9 @@ def test_urls_come_from_the_configured_base_not_the_host_header(http: Http) -> N
 def test_private_key_jwt_is_advertised_only_with_an_assertion_verifier(
     server: AuthServer, engine: Engine
 ) -> None:
+    server.apps = Apps(engine)
     assert "client-confidential-asymmetric" not in smart_configuration(server)["capabilities"]
+    assert "client_credentials" not in smart_configuration(server)["grant_types_supported"]
 
     server.apps = Apps(engine, assertion_verifier=lambda app, assertion: None)
     document = smart_configuration(server)
