@@ -58,6 +58,7 @@ class ClientAssertions:
         algorithm = _algorithm(header)
         kid = _kid(header)
         _check_type(header)
+        _check_key_set_url(header, app)
         key = self._key(app, kid, algorithm)
         claims = _signed_claims(assertion, key, algorithm)
         now = self._clock()
@@ -132,6 +133,13 @@ def _check_type(header: dict[str, Any]) -> None:
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.upper() != "JWT":
         raise InvalidClient("client assertion typ must be JWT")
+
+
+def _check_key_set_url(header: dict[str, Any], app: App) -> None:
+    # SMART Backend Services: a jku header must be the registered JWK Set URL; we fetch
+    # only the registered one whatever the header says.
+    if "jku" in header and header["jku"] != app.jwks_url:
+        raise InvalidClient("client assertion jku is not the registered JWK Set URL")
 
 
 def _has_kid(jwks: dict[str, Any], kid: str) -> bool:

@@ -217,6 +217,12 @@ def test_a_wrong_typ_is_refused(http: Http, backend: App) -> None:
     assert "typ" in refused(token_request(http, assertion))
 
 
+def test_a_jku_other_than_the_registered_url_is_refused(http: Http, backend: App) -> None:
+    assertion = sign(claims_for(backend.client_id), jku="https://attacker.example/jwks")
+
+    assert "jku" in refused(token_request(http, assertion))
+
+
 @pytest.mark.parametrize("claim", ["iss", "sub"])
 def test_iss_and_sub_must_both_be_the_client_id(http: Http, backend: App, claim: str) -> None:
     assertion = sign(claims_for(backend.client_id, **{claim: "someone-else"}))
