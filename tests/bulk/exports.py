@@ -9,9 +9,20 @@ from isocenter.bulk.service import BulkService
 from tests.bulk.conftest import FHIR_BASE, KICK_OFF, Http
 
 
-def kick_off(http: Http, token: str, path: str = "/fhir/$export", **kwargs: Any) -> str:
-    """Start an export; returns the status URL (asserting 202)."""
-    response = http.request("GET", path, token, headers=KICK_OFF, **kwargs)
+def kick_off(
+    http: Http,
+    token: str,
+    path: str = "/fhir/$export",
+    method_post: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> str:
+    """Start an export (POST with ``method_post`` as the Parameters body); returns the
+    status URL, asserting 202."""
+    if method_post is not None:
+        kwargs["json"] = method_post
+    method = "GET" if method_post is None else "POST"
+    kwargs.setdefault("headers", KICK_OFF)
+    response = http.request(method, path, token, **kwargs)
     assert response.status_code == 202, response.text
     location: str = response.headers["Content-Location"]
     assert location.startswith(FHIR_BASE + "/bulk-status/")
