@@ -23,9 +23,11 @@ from sqlalchemy import (
     false,
     or_,
     select,
+    union,
 )
 
 from isocenter import outcomes
+from isocenter.search import clauses
 from isocenter.search.query import Chain, Criterion, Has, QueryParser, Rejected
 from isocenter.search.sql import SHARED_TYPES, Context, condition, referenced_from
 from isocenter.store import schema
@@ -122,7 +124,7 @@ def visible_keys_statement(
     res = schema.resource
     terms = []
     if context.compartment is not None:
-        terms.append(visible(res, context.compartment, context.fhir_base_url))
+        terms.append(res.c.res_key.in_(_compartment_keys(context.compartment, context)))
     if types is not None:
         free = sorted(t for t, parsed in types.items() if parsed is None)
         per_type = [res.c.resource_type.in_(free)] if free else []
@@ -158,3 +160,26 @@ def permitted(criterion: Criterion, searchable: Callable[[str], bool]) -> Criter
             )
         return Chain(criterion.parameter, inner)
     return criterion
+
+
+def _compartment_keys(patient_id: str, context: Context) -> Any:
+    """Keys of the compartment and of the shared resources it refers to, found from the
+    compartment (bounded by one record) rather than by testing every resource."""
+    members = schema.compartment.alias()
+    ref = schema.search_reference.alias()
+    target = schema.resource.alias()
+    own = select(members.c.res_key).where(members.c.patient_id == patient_id)
+    joined = members.join(ref, ref.c.res_key == members.c.res_key).join(
+        target,
+        and_(target.c.resource_type == ref.c.target_type, target.c.id == ref.c.target_id),
+    )
+    shared = (
+        select(target.c.res_key)
+        .select_from(joined)
+        .where(
+            members.c.patient_id == patient_id,
+            ref.c.target_type.in_(sorted(SHARED_TYPES)),
+            clauses.local(ref, context.fhir_base_url),
+        )
+    )
+    return union(own, shared)
