@@ -82,6 +82,14 @@ def test_at_least_one_redirect_uri_is_required() -> None:
     assert refused_field(redirect_uris=[]) == "redirect_uris"
 
 
+def test_a_backend_service_needs_no_redirect_uri() -> None:
+    checked = app_fields(
+        fields(client_type="confidential-asymmetric", redirect_uris=[], jwks=JWKS)
+    )
+
+    assert checked.redirect_uris == ()
+
+
 def test_a_name_and_a_known_client_type_are_required() -> None:
     assert refused_field(name="  ") == "name"
     assert refused_field(client_type="confidential") == "client_type"
