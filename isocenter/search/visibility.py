@@ -122,12 +122,12 @@ def visible_keys_statement(
     """Keys of the resources a history may show: of ``types`` (each with its restrictions,
     ``None`` for none; ``types=None`` for every type), within the compartment if any."""
     res = schema.resource
-    terms = []
+    terms: list[ColumnElement[bool]] = []
     if context.compartment is not None:
         terms.append(res.c.res_key.in_(_compartment_keys(context.compartment, context)))
     if types is not None:
         free = sorted(t for t, parsed in types.items() if parsed is None)
-        per_type = [res.c.resource_type.in_(free)] if free else []
+        per_type: list[ColumnElement[bool]] = [res.c.resource_type.in_(free)] if free else []
         for resource_type, parsed in sorted(types.items()):
             if parsed is not None:
                 kept = restricted(res, resource_type, parsed, context)
@@ -179,7 +179,7 @@ def _compartment_keys(patient_id: str, context: Context) -> Any:
         .where(
             members.c.patient_id == patient_id,
             ref.c.target_type.in_(sorted(SHARED_TYPES)),
-            clauses.local(ref, context.fhir_base_url),
+            clauses.local(ref, context.fhir_base_url),  # type: ignore[arg-type]
         )
     )
     return union(own, shared)
