@@ -48,3 +48,14 @@ def test_bad_values_fail_fast(monkeypatch: pytest.MonkeyPatch, name: str, value:
 def test_base_url_needs_a_scheme() -> None:
     with pytest.raises(ConfigError):
         load_settings().with_overrides(base_url="fhir.example.org")
+
+
+def test_backend_tokens_last_five_minutes_unless_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().backend_access_token_lifetime_seconds == 300
+    monkeypatch.setenv("ISOCENTER_BACKEND_ACCESS_TOKEN_LIFETIME_SECONDS", "120")
+    assert load_settings().backend_access_token_lifetime_seconds == 120
+    monkeypatch.setenv("ISOCENTER_BACKEND_ACCESS_TOKEN_LIFETIME_SECONDS", "7200")
+    with pytest.raises(ConfigError):
+        load_settings()
