@@ -50,11 +50,12 @@ MAX_TABS = 40
 
 
 def tab_to(page: Any, selector: str) -> None:
-    """Press Tab until keyboard focus is on the element matching ``selector``."""
+    """Press Tab until keyboard focus is on the element matching ``selector`` (no key
+    at all when it has focus already, as a field with ``autofocus`` does)."""
     for _ in range(MAX_TABS):
-        page.keyboard.press("Tab")
         if page.evaluate("s => document.activeElement.matches(s)", selector):
             return
+        page.keyboard.press("Tab")
     raise AssertionError(f"Tab never reached {selector} in {MAX_TABS} presses")
 
 
