@@ -35,6 +35,14 @@ OAUTH_ENDPOINTS = (
     ("revoke", "/auth/revoke"),
     ("manage", "/auth/manage"),
 )
+# Bulk Data Access 2.0 (https://hl7.org/fhir/uv/bulkdata/): the server statement it
+# instantiates and the three export operations, by the type they run on (None: system).
+BULK_DATA_SERVER = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
+BULK_EXPORT_OPERATIONS = {
+    None: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+    "Patient": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+    "Group": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+}
 TYPE_INTERACTIONS = (
     "read", "vread", "update", "delete", "history-instance", "history-type", "create",
     "search-type",
@@ -68,13 +76,17 @@ def capability_statement(context: FhirContext) -> dict[str, Any]:
         "resource": [_resource(context, name, revincludes.get(name, [])) for name in types],
         "interaction": _system_interactions(context),
     }
+    instantiates = [US_CORE_SERVER]
+    if context.bulk_export:
+        instantiates.append(BULK_DATA_SERVER)
+        _add_bulk_operations(rest)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": to_instant(now_microseconds()),
         "publisher": "Isocenter",
         "kind": "instance",
-        "instantiates": [US_CORE_SERVER],
+        "instantiates": instantiates,
         "software": {"name": "Isocenter", "version": _version()},
         "implementation": {
             "description": "Isocenter FHIR server",
@@ -84,6 +96,15 @@ def capability_statement(context: FhirContext) -> dict[str, Any]:
         "format": ["json", "application/fhir+json"],
         "rest": [rest],
     }
+
+
+def _add_bulk_operations(rest: dict[str, Any]) -> None:
+    """export.html: $export on the system, on Patient and on Group."""
+    rest["operation"] = [{"name": "export", "definition": BULK_EXPORT_OPERATIONS[None]}]
+    for resource in rest["resource"]:
+        definition = BULK_EXPORT_OPERATIONS.get(resource["type"])
+        if definition is not None:
+            resource["operation"] = [{"name": "export", "definition": definition}]
 
 
 def _security(base_url: str) -> dict[str, Any]:

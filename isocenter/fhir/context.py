@@ -31,6 +31,8 @@ class FhirContext:
     registry: Registry
     search: SearchEngine | None = None
     process_bundle: BundleProcessor | None = None
+    # True when the app mounts the Bulk Data export routes (isocenter.bulk).
+    bulk_export: bool = False
     # Pre-rendered CapabilityStatement; built on first use.
     capability: dict[str, Any] | None = field(default=None)
 

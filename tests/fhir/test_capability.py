@@ -42,7 +42,8 @@ def test_statement_header_facts(statement: dict[str, Any]) -> None:
     assert "json" in statement["format"] and "application/fhir+json" in statement["format"]
     assert statement["implementation"]["url"] == FHIR_BASE
     assert statement["instantiates"] == [
-        "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server"
+        "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server",
+        "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data",
     ]
     assert statement["rest"][0]["mode"] == "server"
 
