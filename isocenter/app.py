@@ -7,11 +7,12 @@ string and a factory that reads the settings from ISOCENTER_* variables).
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import functools
 import logging
 import os
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Engine
@@ -53,12 +54,15 @@ def create_app(
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
     auth = build_auth_server(settings, engine)
+    trail = audit.AuditTrail(auth.engine)
     app = Starlette(
         # Bulk first: its $export paths would otherwise match the FHIR instance routes.
         routes=[*auth_routes(), *bulk_routes(), *fhir_routes(), *admin_routes(), *ehr_routes()],
-        middleware=_middleware(settings, auth, guard=guard),
+        middleware=_middleware(settings, trail, guard=guard, auth=auth),
         exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=_lifespan,
     )
+    app.state.audit = trail
     app.state.fhir = fhir_context(settings, engine)
     app.state.bulk = build_bulk_service(settings, app.state.fhir.store, app.state.fhir.registry)
     app.state.fhir.bulk_export = True
@@ -87,7 +91,15 @@ def fhir_context(settings: Settings, engine: Engine) -> FhirContext:
     )
 
 
-def _middleware(settings: Settings, auth: AuthServer, *, guard: bool) -> list[Middleware]:
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    app.state.audit.close()
+
+
+def _middleware(
+    settings: Settings, trail: audit.AuditTrail, *, guard: bool, auth: AuthServer
+) -> list[Middleware]:
     # The guard sits inside CORS, so its 401 answers carry the CORS headers too.
     return [
         Middleware(AccessLogMiddleware),
@@ -99,7 +111,7 @@ def _middleware(settings: Settings, auth: AuthServer, *, guard: bool) -> list[Mi
             expose_headers=EXPOSED_HEADERS,
         ),
         # Outside the guard: it reads the access the guard set once the request is done.
-        Middleware(AuditMiddleware, record=functools.partial(audit.record, auth.engine)),
+        Middleware(AuditMiddleware, record=trail.record),
         _guard(settings, auth) if guard else Middleware(UnguardedMiddleware),
     ]
 

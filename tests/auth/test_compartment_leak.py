@@ -549,6 +549,7 @@ def test_each_refused_read_is_audited_with_names_not_values(
     get(server, patient_a, f"/fhir/Observation?patient={B}&code=8302-2")
     get(server, patient_a, f"/fhir/Observation/{B_OBSERVATION}")
 
+    server.app.state.audit.flush()
     engine = server.app.state.auth.engine
     with engine.connect() as conn:
         rows = list(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from isocenter.auth.audit import flush_pending
 from isocenter.store.schema import audit_event
 from tests.fhir.access_harness import CLIENT_ID, Api, serve
 
@@ -20,6 +21,7 @@ def api(engine: Engine) -> Iterator[Api]:
 
 
 def events(api: Api) -> list[Any]:
+    api.app.state.audit.flush()
     with api.app.state.auth.engine.connect() as conn:
         return list(conn.execute(select(audit_event).order_by(audit_event.c.id)))
 
@@ -101,7 +103,9 @@ def test_writes_record_their_action(api: Api) -> None:
     api.request("DELETE", "/fhir/Patient/p7", "user/*.cruds")
 
     recorded = [(e.action, e.resource_id, e.outcome) for e in events(api)[-3:]]
-    assert recorded == [("update", "p7", 201), ("create", None, 201), ("delete", "p7", 200)]
+    assert recorded[0] == ("update", "p7", 201)
+    assert recorded[1][0::2] == ("create", 201) and recorded[1][1] not in (None, "p7")
+    assert recorded[2] == ("delete", "p7", 200)
 
 
 def test_a_bundle_records_one_event_per_entry(api: Api) -> None:
@@ -127,5 +131,6 @@ def test_a_bundle_records_one_event_per_entry(api: Api) -> None:
 def test_an_app_without_the_guard_records_nothing(client: Any, engine: Engine) -> None:
     client.get("/fhir/Patient")
 
+    flush_pending(engine)
     with engine.connect() as conn:
         assert list(conn.execute(select(audit_event))) == []
