@@ -74,6 +74,12 @@ class JwksFetcher:
         if self._client is not None:
             self._client.close()
 
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+            return self._client
+
     def check_url(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme == "https" and parts.hostname:
@@ -83,10 +89,8 @@ class JwksFetcher:
         raise JwksUnavailable("a JWK Set URL must use https")
 
     def _fetch(self, url: str) -> tuple[dict[str, Any], int]:
-        if self._client is None:
-            self._client = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
         try:
-            with self._client.stream("GET", url, headers={"Accept": "application/json"}) as r:
+            with self._http().stream("GET", url, headers={"Accept": "application/json"}) as r:
                 if r.status_code != 200:
                     raise JwksUnavailable(f"JWK Set URL answered {r.status_code}")
                 body = _read_limited(r)
