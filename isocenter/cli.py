@@ -9,6 +9,7 @@ import click
 
 from isocenter.admin.cli import apps, users
 from isocenter.auth.cli import keys
+from isocenter.bulk.cli import worker
 from isocenter.config import ConfigError, load_settings
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -81,3 +82,4 @@ def load(paths: tuple[str, ...], database_url: str | None, quiet: bool) -> None:
 main.add_command(apps)
 main.add_command(users)
 main.add_command(keys)
+main.add_command(worker)
