@@ -6,10 +6,17 @@ import time
 
 import pytest
 from sqlalchemy import Engine, select
+from starlette.responses import Response
 
 from isocenter.auth import audit
 from isocenter.auth.browser import Browser
-from isocenter.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, Sessions, token_hash
+from isocenter.auth.sessions import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    Sessions,
+    set_session_cookie,
+    token_hash,
+)
 from isocenter.auth.signin import local_path
 from isocenter.store.schema import browser_session
 from tests.auth.browser_harness import *  # noqa: F403 - fixtures
@@ -161,3 +168,14 @@ def test_signing_in_again_ends_the_browsers_previous_session(
 
     assert parts.sessions.find(first) is None
     assert parts.sessions.find(web.cookies[SESSION_COOKIE]) is not None
+
+
+def test_the_session_cookie_is_not_marked_secure_under_plain_http(engine: Engine) -> None:
+    token, session = Sessions(engine, lifetime_seconds=60).start("ana")
+    response = Response()
+
+    set_session_cookie(response, token, session, secure=False)
+
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie
