@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    func,
     insert,
     select,
     tuple_,
@@ -82,6 +83,17 @@ class HistoryCursor:
 
 
 _COLUMNS = ("resource_type", "id", "version_id", "last_updated", "deleted", "content")
+
+
+_RES_KEY_SEQUENCE = "resource_res_key_seq"
+
+# Built once: statement construction cost more than the indexed lookup itself.
+_EXISTING = select(
+    schema.resource.c.id, schema.resource.c.res_key, schema.resource.c.version_id
+).where(
+    schema.resource.c.resource_type == bindparam("resource_type"),
+    schema.resource.c.id.in_(bindparam("ids", expanding=True)),
+)
 
 
 def _stored(row: Any) -> StoredResource:
@@ -183,7 +195,6 @@ class Store:
         at: int | None = None,
         res_keys: Any = None,
     ) -> int:
-        from sqlalchemy import func
 
         query = _history_union(resource_type, id, since, at, res_keys).subquery()
         with self.reading() as conn:
@@ -428,32 +439,47 @@ class Writer:
         ids_by_type: dict[str, list[str]] = {}
         for resource in resources:
             ids_by_type.setdefault(resource["resourceType"], []).append(resource["id"])
-        table = schema.resource
         found: dict[tuple[str, str], tuple[int, int]] = {}
         for resource_type, ids in ids_by_type.items():
             rows = self.connection.execute(
-                select(table.c.id, table.c.res_key, table.c.version_id).where(
-                    table.c.resource_type == resource_type, table.c.id.in_(ids)
-                )
+                _EXISTING, {"resource_type": resource_type, "ids": ids}
             )
-            for row in rows:
-                found[(resource_type, row.id)] = (row.res_key, row.version_id)
+            for id, res_key, version_id in rows:
+                found[(resource_type, id)] = (res_key, version_id)
         return found
 
     def _insert_new(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
         if not rows:
             return {}
+        keys = self._allocate_keys(len(rows))
         _insert_many(
             self.connection,
             schema.resource,
-            _COLUMNS,
-            [tuple(row[name] for name in _COLUMNS) for row in rows],
+            ("res_key", *_COLUMNS),
+            [
+                (key, *[row[name] for name in _COLUMNS])
+                for key, row in zip(keys, rows, strict=True)
+            ],
         )
-        # Reading the keys back is one indexed query; RETURNING through insertmanyvalues
-        # cost a round of parameter processing per row.
         return {
-            key: res_key for key, (res_key, _) in self._existing(rows_as_keys(rows)).items()
+            (row["resource_type"], row["id"]): key for key, row in zip(keys, rows, strict=True)
         }
+
+    def _allocate_keys(self, count: int) -> list[int]:
+        """Keys for new resources, taken before the insert so index rows need no read-back.
+
+        PostgreSQL draws them from the column's sequence; on SQLite the writer holds the
+        database's only write lock (BEGIN IMMEDIATE), so the keys after the largest are free.
+        """
+        if self.connection.dialect.name == "postgresql":
+            sequence = func.nextval(_RES_KEY_SEQUENCE)
+            rows = self.connection.execute(
+                select(sequence).select_from(func.generate_series(1, count))
+            )
+            return [row[0] for row in rows]
+        largest = self.connection.execute(select(func.max(schema.resource.c.res_key))).scalar()
+        first = (largest or 0) + 1
+        return list(range(first, first + count))
 
     def _archive(self, res_keys: list[int]) -> None:
         current = schema.resource
@@ -513,10 +539,6 @@ _VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
     )
     for kind, table in schema.INDEX_TABLES.items()
 }
-
-
-def rows_as_keys(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"resourceType": row["resource_type"], "id": row["id"]} for row in rows]
 
 
 @functools.cache
