@@ -37,6 +37,7 @@ from tqdm import tqdm
 from isocenter.config import Settings
 from isocenter.ingest.bundle import load_bundle
 from isocenter.ingest.ndjson import first_line_is_fhir, is_ndjson, read_lines
+from isocenter.ingest.prefetch import Prefetcher, PrimedIndexer
 from isocenter.ingest.references import (
     ConditionalReferences,
     IdMatcher,
@@ -53,6 +54,22 @@ NDJSON_LINES_PER_SAVEPOINT = 2000
 # Commit after about this many resources: fewer commits load faster (each file or NDJSON
 # chunk still has its own savepoint, so a failed one leaves nothing behind).
 RESOURCES_PER_COMMIT = 5000
+
+
+@dataclass
+class _Prefetching:
+    prefetcher: Prefetcher
+    primed: PrimedIndexer
+    closed: bool = False
+
+    def prime(self, path: Path) -> None:
+        self.primed.prime(self.prefetcher.rows_for(path))
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.prefetcher.close()
+            self.primed.prime({})
 
 
 @dataclass(frozen=True)
@@ -107,8 +124,12 @@ class Loader:
         resource_types: Collection[str],
         fhir_base_url: str,
         progress: bool = False,
+        primed: PrimedIndexer | None = None,
     ) -> None:
         self.store = store
+        # With the store's indexer a PrimedIndexer, files are indexed a step ahead in a
+        # worker process (see prefetch.py).
+        self.primed = primed
         self.search = search
         self.resource_types = resource_types
         self.fhir_base_url = fhir_base_url
@@ -123,6 +144,18 @@ class Loader:
     def load(self, paths: Iterable[str | Path]) -> LoadReport:
         started = time.perf_counter()
         files = list(_files(paths))
+        prefetcher = self._prefetcher(files)
+        try:
+            self._load_files(files, prefetcher)
+        finally:
+            # However the load ends, no worker process outlives it.
+            if prefetcher is not None:
+                prefetcher.close()
+        self.report.files = len(files)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _load_files(self, files: list[Path], prefetcher: _Prefetching | None) -> None:
         total = sum(path.stat().st_size for path in files)
         with (
             tqdm(
@@ -135,15 +168,21 @@ class Loader:
             self._transaction,
         ):
             for path in files:
+                if prefetcher is not None:
+                    prefetcher.prime(path)
                 self._load_file(path)
                 bar.update(path.stat().st_size)
                 if sum(self._uncommitted.values()) >= RESOURCES_PER_COMMIT:
                     self._commit()
+            if prefetcher is not None:
+                prefetcher.close()
             self._write_deferred()
             self._commit()
-        self.report.files = len(files)
-        self.report.seconds = time.perf_counter() - started
-        return self.report
+
+    def _prefetcher(self, files: list[Path]) -> _Prefetching | None:
+        if self.primed is None or not Prefetcher.worthwhile(files):
+            return None
+        return _Prefetching(Prefetcher(files, fhir_base_url=None), self.primed)
 
     def _current_writer(self) -> Writer:
         if self._writer is None:
@@ -356,7 +395,8 @@ def load_paths(
     try:
         migrate(engine)
         registry = load_registry()
-        store = Store(engine, make_indexer(registry))
+        primed = PrimedIndexer(make_indexer(registry))
+        store = Store(engine, primed)
         search = SearchEngine(store, registry, fhir_base_url=settings.fhir_base_url)
         loader = Loader(
             store,
@@ -364,6 +404,7 @@ def load_paths(
             resource_types=registry.resource_types(),
             fhir_base_url=settings.fhir_base_url,
             progress=progress,
+            primed=primed,
         )
         report = loader.load(paths)
     finally:
