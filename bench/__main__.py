@@ -40,7 +40,7 @@ from bench.multiplier import (
 )
 from bench.processes import Server, free_port, load_average, peak_rss_bytes
 from bench.reads import HttpFigures, constant_body, require_wrk, run_wrk, sample_reads
-from bench.searches import Population, patient_facts, run_searches
+from bench.searches import Population, patient_facts, run_searches, stored_patient_copies
 from bench.tokens import bench_token
 
 BENCH = Path(__file__).resolve().parent
@@ -182,9 +182,10 @@ class Running:
 
 
 def measure_server(
-    url: str, copies: int, args: argparse.Namespace, found: report.Report
+    url: str, copies: int, written_copies: int, args: argparse.Namespace, found: report.Report
 ) -> None:
     engine = reader_engine(url)
+    people = population(engine, copies, written_copies)
     sample = sample_reads(engine, args.read_ids, seed=3)
     (args.out / "read-paths.txt").write_text(
         "".join(f"/fhir/{resource_type}/{id}\n" for resource_type, id, _ in sample)
@@ -209,10 +210,10 @@ def measure_server(
     try:
         running = Running(base, server.pid, f"Bearer {bench_token(url, base)}")
         _reads(running, args, found)
-        _searches(running, engine, copies, args, found)
+        _searches(running, engine, people, args, found)
         found.add(report.server_rss_row(peak_rss_bytes(server.pid)))
         if args.profile:
-            _profile_server(running, engine, copies, args, found)
+            _profile_server(running, engine, people, args, found)
     finally:
         server.stop()
         engine.dispose()
@@ -235,16 +236,14 @@ def _reads(running: Running, args: argparse.Namespace, found: report.Report) -> 
 def _searches(
     running: Running,
     engine: Engine,
-    copies: int,
+    people: Population,
     args: argparse.Namespace,
     found: report.Report,
 ) -> None:
     print(f"searches: {args.runs} runs per query kind ...", flush=True)
     found.note(f"load average before searches: {load_average()}")
     with running.client() as client:
-        figures = run_searches(
-            client, f"{running.base}/fhir", engine, population(copies), runs=args.runs
-        )
+        figures = run_searches(client, f"{running.base}/fhir", engine, people, runs=args.runs)
     for row in report.search_rows(figures):
         found.add(row)
     examples = "; ".join(f.example.removeprefix(running.base) for f in figures)
@@ -254,7 +253,7 @@ def _searches(
 def _profile_server(
     running: Running,
     engine: Engine,
-    copies: int,
+    people: Population,
     args: argparse.Namespace,
     found: report.Report,
 ) -> None:
@@ -268,7 +267,7 @@ def _profile_server(
     raw = args.out / "profile-searches.txt"
     sampler = profiling.record_pid(running.pid, raw, 30)
     with running.client() as client:
-        run_searches(client, f"{running.base}/fhir", engine, population(copies), runs=40)
+        run_searches(client, f"{running.base}/fhir", engine, people, runs=40)
     sampler.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
     sampler.wait(timeout=60)
     found.sections.append(profiling.summarize("Server during searches", raw).markdown())
@@ -307,9 +306,10 @@ def profile_load(url: str, copies: int, args: argparse.Namespace, found: report.
     found.sections.append(profiling.summarize(title, raw).markdown())
 
 
-def population(copies: int) -> Population:
+def population(engine: Engine, copies: int, written_copies: int) -> Population:
     patients = [patient_facts(source) for source in read_sources(SHARED_DATA)]
-    return Population(patients, copies)
+    stored = stored_patient_copies(engine, patients, written_copies)
+    return Population(patients, copies, stored)
 
 
 def main(argv: list[str]) -> int:
@@ -327,7 +327,7 @@ def main(argv: list[str]) -> int:
     # Copies load in folder order; searches pick patients of the copies that are whole.
     loaded_copies = min(copies, stored // per_copy)
     if loaded_copies:
-        measure_server(url, loaded_copies, args, found)
+        measure_server(url, loaded_copies, copies, args, found)
         if args.profile:
             profile_load(url, copies, args, found)
     found.note(f"whole run: {time.perf_counter() - started:.0f} s")

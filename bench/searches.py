@@ -53,8 +53,13 @@ class Case:
 
 @dataclass(frozen=True)
 class Population:
+    """The source patients; ``copies`` whole copies to pick from, and how many copies of
+    each source patient the store holds (more than ``copies`` when a load was cut short
+    inside a later copy)."""
+
     patients: list[PatientFacts]
     copies: int
+    stored_copies: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -146,10 +151,11 @@ def _family(facts: PatientFacts, _copy: int, _rng: random.Random, people: Popula
     wanted = normalize_string(family)
     # String search matches names that start with the value (R4 search 3.1.1.4.13).
     alike = sum(
-        any(normalize_string(name).startswith(wanted) for name in other.families)
+        people.stored_copies[other.id]
         for other in people.patients
+        if any(normalize_string(name).startswith(wanted) for name in other.families)
     )
-    return Case([("family", family)], alike * people.copies)
+    return Case([("family", family)], alike)
 
 
 def _active_requests(
@@ -176,6 +182,20 @@ QUERY_KINDS = (
         lambda facts: facts.medication_requests > 0,
     ),
 )
+
+
+def stored_patient_copies(
+    engine: Engine, patients: list[PatientFacts], copies: int
+) -> dict[str, int]:
+    """For each source patient, how many of its ``copies`` copies the store holds."""
+    resource = schema.resource
+    wanted = {copy_id(n, facts.id): facts.id for facts in patients for n in range(copies)}
+    query = select(resource.c.id).where(
+        resource.c.resource_type == "Patient", resource.c.id.in_(list(wanted))
+    )
+    with engine.connect() as conn:
+        found = Counter(wanted[id] for id in conn.execute(query).scalars())
+    return {facts.id: found[facts.id] for facts in patients}
 
 
 def _content_by_ids(resource_type: str) -> Select:

@@ -16,6 +16,11 @@ def sources() -> list[SourceBundle]:
     return read_sources(SHARED_DATA)
 
 
+def _population(sources: list[SourceBundle]) -> Population:
+    patients = [patient_facts(source) for source in sources]
+    return Population(patients, 31, {facts.id: 31 for facts in patients})
+
+
 def test_percentiles_are_nearest_rank() -> None:
     values = [float(n) for n in range(1, 201)]
     assert percentile(values, 50) == 100.0
@@ -37,7 +42,7 @@ def test_facts_count_the_patients_own_resources(sources: list[SourceBundle]) -> 
 def test_every_query_kind_names_a_patient_of_the_chosen_copy(
     sources: list[SourceBundle],
 ) -> None:
-    people = Population([patient_facts(source) for source in sources], copies=31)
+    people = _population(sources)
     for kind in QUERY_KINDS:
         eligible = [facts for facts in people.patients if kind.applies(facts)]
         case = kind.case(eligible[0], 4, random.Random(1), people)
@@ -48,7 +53,7 @@ def test_every_query_kind_names_a_patient_of_the_chosen_copy(
 
 
 def test_a_family_name_is_expected_once_per_copy(sources: list[SourceBundle]) -> None:
-    people = Population([patient_facts(source) for source in sources], copies=31)
+    people = _population(sources)
     family_kind = next(kind for kind in QUERY_KINDS if kind.resource_type == "Patient")
     lemke = next(facts for facts in people.patients if facts.families == ("Lemke",))
     assert family_kind.case(lemke, 0, random.Random(1), people).expected_total == 31
