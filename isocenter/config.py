@@ -48,6 +48,9 @@ class Settings:
     export_expiry_seconds: int = 24 * 3600
     export_retry_after_seconds: int = 2
     export_in_process_worker: bool = True
+    # "s3://bucket/prefix": export files go to S3-compatible storage instead of export_dir.
+    export_storage_url: str = ""
+    export_s3_endpoint_url: str = ""
 
     @property
     def fhir_base_url(self) -> str:
@@ -173,6 +176,8 @@ def load_settings() -> Settings:
         export_file_max_resources=_int("ISOCENTER_EXPORT_FILE_MAX_RESOURCES", 100_000),
         export_max_jobs_per_client=_int("ISOCENTER_EXPORT_MAX_JOBS_PER_CLIENT", 3),
         export_expiry_seconds=_int("ISOCENTER_EXPORT_EXPIRY_SECONDS", 24 * 3600),
+        export_storage_url=os.environ.get("ISOCENTER_EXPORT_STORAGE_URL", ""),
+        export_s3_endpoint_url=os.environ.get("ISOCENTER_EXPORT_S3_ENDPOINT_URL", ""),
     )
     if settings.base_url_from_listener:
         settings = replace(settings, base_url=_listener_url(settings))

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Engine, and_, false, or_, select, true
 
 from isocenter.bulk.jobs import ExportedFile, Job, JobStore
 from isocenter.bulk.plan import ExportPlan, Query
-from isocenter.bulk.storage import LocalStorage
+from isocenter.bulk.storage import Storage
 from isocenter.fhir.summary import subset
 from isocenter.search import clauses
 from isocenter.search.query import QueryParser
@@ -45,7 +45,7 @@ class Exporter:
         engine: Engine,
         parser: QueryParser,
         jobs: JobStore,
-        storage: LocalStorage,
+        storage: Storage,
         *,
         max_per_file: int,
     ) -> None:

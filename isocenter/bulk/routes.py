@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from isocenter.access import Access
@@ -98,8 +98,7 @@ async def download(request: Request) -> Response:
     if job.status != "completed" or exported is None:
         raise not_found("export file", name)
     _check_accept(request.headers.get("accept"))
-    path = service.storage.path(job.job_id, exported.name)
-    return FileResponse(path, media_type=NDJSON, headers={"Cache-Control": "no-store"})
+    return service.storage.response(job.job_id, exported.name, request)
 
 
 def _check_accept(accept: str | None) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from isocenter.bulk.exporter import Exporter
 from isocenter.bulk.jobs import JobStore
 from isocenter.bulk.kickoff import PlanBuilder
-from isocenter.bulk.storage import LocalStorage
+from isocenter.bulk.storage import Storage, storage_for
 from isocenter.bulk.worker import Worker
 from isocenter.config import Settings
 from isocenter.search.definitions import Registry
@@ -23,7 +23,7 @@ class BulkService:
     settings: Settings
     store: Store
     jobs: JobStore
-    storage: LocalStorage
+    storage: Storage
     exporter: Exporter
     worker: Worker
     plans: PlanBuilder
@@ -33,7 +33,11 @@ def build_bulk_service(settings: Settings, store: Store, registry: Registry) -> 
     engine: Engine = store.engine
     parser = QueryParser(registry, settings.fhir_base_url.rstrip("/"))
     jobs = JobStore(engine)
-    storage = LocalStorage(settings.resolved_export_dir)
+    storage = storage_for(
+        settings.export_storage_url,
+        settings.resolved_export_dir,
+        settings.export_s3_endpoint_url,
+    )
     exporter = Exporter(
         engine, parser, jobs, storage, max_per_file=settings.export_file_max_resources
     )

@@ -15,7 +15,7 @@ import time
 
 from isocenter.bulk.exporter import Exporter, JobLost
 from isocenter.bulk.jobs import JobStore
-from isocenter.bulk.storage import LocalStorage
+from isocenter.bulk.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class Worker:
         self,
         jobs: JobStore,
         exporter: Exporter,
-        storage: LocalStorage,
+        storage: Storage,
         *,
         expiry_seconds: int,
         poll_seconds: float = 1.0,

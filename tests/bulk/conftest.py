@@ -89,7 +89,11 @@ def loaded(app: Starlette) -> list[str]:
     for name in PATIENT_FILES:
         bundle = json.loads((SYNTHEA / name).read_text())
         process_bundle(
-            context.store, context.search_engine(), bundle, fhir_base_url=FHIR_BASE, keep_ids=True
+            context.store,
+            context.search_engine(),
+            bundle,
+            fhir_base_url=FHIR_BASE,
+            keep_ids=True,
         )
         patient = next(
             e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
