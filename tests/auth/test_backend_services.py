@@ -17,6 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.hashes import SHA384
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 from sqlalchemy import Engine
@@ -108,10 +111,6 @@ def refused(response: Any, error: str = "invalid_client") -> str:
 
 
 def unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
-    def part(value: dict[str, Any]) -> str:
-        raw = json.dumps(value).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
     return f"{part(header)}.{part(claims)}."
 
 
@@ -165,6 +164,39 @@ def test_aud_may_be_a_list_holding_the_token_url(http: Http, backend: App) -> No
     claims = claims_for(backend.client_id, aud=["https://other.example", TOKEN_URL])
 
     assert token_request(http, sign(claims)).status_code == 200
+
+
+def test_an_assertion_signed_without_joserfc_is_accepted(
+    http: Http, server: AuthServer
+) -> None:
+    # Signed by hand with cryptography (RFC 7515 §3.1, RFC 7518 §3.4 r||s), as another
+    # client's JOSE library would: no shared code with the verifier.
+    private = ec.generate_private_key(ec.SECP384R1())
+    numbers = private.public_key().public_numbers()
+    jwk = {"kty": "EC", "crv": "P-384", "kid": "hand", "x": b64(numbers.x), "y": b64(numbers.y)}
+    app, _ = server.apps.register(
+        name="Hand signed",
+        client_type="confidential-asymmetric",
+        redirect_uris=[],
+        scopes=REGISTERED,
+        jwks={"keys": [jwk]},
+    )
+    header = {"alg": "ES384", "kid": "hand", "typ": "JWT"}
+    signing_input = f"{part(header)}.{part(claims_for(app.client_id))}"
+    r, s = decode_dss_signature(private.sign(signing_input.encode(), ec.ECDSA(SHA384())))
+    signature = base64.urlsafe_b64encode(r.to_bytes(48) + s.to_bytes(48)).rstrip(b"=")
+
+    response = token_request(http, f"{signing_input}.{signature.decode()}")
+
+    assert response.status_code == 200, response.text
+
+
+def b64(number: int) -> str:
+    return base64.urlsafe_b64encode(number.to_bytes(48)).rstrip(b"=").decode()
+
+
+def part(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
 
 # --- every kind of bad assertion: invalid_client ----------------------------------------
