@@ -12,6 +12,7 @@ recorded only after the signature holds, so nobody can spend another app's jtis.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -19,7 +20,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, RSAKey
 from sqlalchemy import Engine, delete, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from isocenter.auth.clients import App
 from isocenter.auth.errors import InvalidClient
@@ -32,6 +33,9 @@ SKEW_SECONDS = 60
 # SMART Backend Services: exp "no more than five minutes in the future".
 MAX_LIFETIME_SECONDS = 300
 MAX_JTI_LENGTH = 255
+PURGE_SECONDS = 60
+
+log = logging.getLogger(__name__)
 
 VerificationKey = RSAKey | ECKey
 
@@ -51,6 +55,7 @@ class ClientAssertions:
         self.token_url = token_url
         self.fetcher = fetcher
         self._clock = clock
+        self._purged_at = float("-inf")
 
     def verify(self, app: App, assertion: str) -> None:
         """Raises ``InvalidClient`` unless ``assertion`` authenticates ``app``."""
@@ -66,6 +71,18 @@ class ClientAssertions:
         _check_audience(claims, self.token_url)
         expires = _check_expiry(claims, now)
         self._spend(app.client_id, _jti(claims), expires, now)
+
+    def _purge(self, now: float) -> None:
+        """Forget expired jtis, at most once a minute per process; never fails a request."""
+        if now - self._purged_at < PURGE_SECONDS:
+            return
+        self._purged_at = now
+        try:
+            with self.engine.begin() as conn:
+                expired = client_assertion_jti.c.expires_at < int(now * 1_000_000)
+                conn.execute(delete(client_assertion_jti).where(expired))
+        except DBAPIError:
+            log.debug("purging expired client assertion jtis failed; next time", exc_info=True)
 
     def _key(self, app: App, kid: str, algorithm: str) -> VerificationKey:
         if app.jwks is not None:
@@ -88,14 +105,19 @@ class ClientAssertions:
     def _spend(self, client_id: str, jti: str, expires: float, now: float) -> None:
         """Record the jti until the assertion could no longer be accepted; a replay fails.
 
-        The primary key (client_id, jti) makes a concurrent replay fail on insert too.
+        The primary key (client_id, jti) makes a concurrent replay fail on insert too. Only
+        this jti's own expired row is deleted in that transaction: it waits on no other row.
         """
+        self._purge(now)
         keep_until = int((expires + SKEW_SECONDS) * 1_000_000)
+        row = client_assertion_jti.c
         try:
             with self.engine.begin() as conn:
                 conn.execute(
                     delete(client_assertion_jti).where(
-                        client_assertion_jti.c.expires_at < int(now * 1_000_000)
+                        row.client_id == client_id,
+                        row.jti == jti,
+                        row.expires_at < int(now * 1_000_000),
                     )
                 )
                 conn.execute(

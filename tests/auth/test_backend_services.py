@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.hashes import SHA384
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from starlette.applications import Starlette
 
 from isocenter.auth.assertions import ClientAssertions
@@ -31,6 +31,7 @@ from isocenter.auth.errors import InvalidClient
 from isocenter.auth.jwks_fetch import JwksFetcher, JwksUnavailable, cache_seconds
 from isocenter.auth.server import AuthServer
 from isocenter.config import Settings
+from isocenter.store.schema import client_assertion_jti
 from tests.auth.conftest import BASE_URL, FHIR_BASE, Http
 
 TOKEN_URL = BASE_URL + "/auth/token"
@@ -650,3 +651,22 @@ def test_concurrent_replays_of_one_assertion_succeed_once(engine: Engine) -> Non
         thread.join()
 
     assert sorted(outcomes) == ["accepted", "refused", "refused", "refused"]
+
+
+def test_a_jti_may_come_back_once_its_assertion_could_no_longer_be_accepted(
+    engine: Engine,
+) -> None:
+    clock = Clock()
+    clock.now = time.time()
+    verifier = ClientAssertions(engine, token_url=TOKEN_URL, fetcher=JwksFetcher(), clock=clock)
+    app = App(
+        "c1", "Backend", "confidential-asymmetric", (), REGISTERED, jwks=public_set(ES_KEY)
+    )
+    verifier.verify(app, sign(claims_for("c1", jti="j", exp=int(clock.now) + 60)))
+
+    clock.now += 60 + 60 + 2  # past exp and the clock skew
+    verifier.verify(app, sign(claims_for("c1", jti="j", exp=int(clock.now) + 60)))
+
+    with engine.connect() as conn:
+        kept = conn.execute(select(client_assertion_jti.c.expires_at)).scalars().all()
+    assert len(kept) == 1 and kept[0] > clock.now * 1_000_000
