@@ -57,6 +57,13 @@ def note(
     return entry
 
 
+def name_resource(scope_state: Any, resource_id: str) -> None:
+    """Name the resource of the latest note, once known (a create assigns the id)."""
+    notes = getattr(scope_state, _STATE_KEY, None)
+    if isinstance(notes, list) and notes:
+        notes[-1].resource_id = resource_id
+
+
 class AuditMiddleware:
     """Pure ASGI: gives each request a list of notes and records them after the response."""
 

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from isocenter.fhir.access_control import check_readable, readable, require
+from isocenter.fhir.audit import name_resource
 from isocenter.fhir.bodies import ID_PATTERN, parse_resource
 from isocenter.fhir.context import Call
 from isocenter.fhir.responses import etag, json_response, text_response, version_headers
@@ -79,9 +80,11 @@ def create(call: Call) -> Response:
             existing = _conditional_match(call, writer, resource_type, condition)
             if existing is not None:
                 # The match is only shown to an access that may read it.
+                name_resource(call.request.state, existing.id)
                 shown = readable(access, existing, call.context.search_engine())
                 return written_response(call, existing, 200, shown=shown)
         stored = writer.create(resource)
+    name_resource(call.request.state, stored.id)
     return written_response(call, stored, 201)
 
 
