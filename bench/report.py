@@ -75,7 +75,7 @@ def load_rows(loaded: LoadFigures, plain: LoadFigures) -> list[Row]:
             loaded.per_second >= LOAD_TARGET_PER_SECOND,
         ),
         Row(
-            "load: peak RSS of the loader",
+            "load: peak RSS of the loader (with its workers)",
             megabytes(rss),
             "-",
             f"<= {megabytes(RSS_TARGET_BYTES)}",
