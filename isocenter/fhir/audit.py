@@ -2,11 +2,11 @@
 
 Interactions note what they do (``note``) as soon as the access check has named the
 resource type; ``AuditMiddleware`` records the notes after the response has been sent,
-with its status, through an injected recorder (the app passes
-``isocenter.auth.audit.record`` bound to its engine; fhir does not import auth). Only
-parameter names are kept, never values (values may identify people). Requests of an app
-built without the guard (``FULL_ACCESS``) have no one to attribute them to and are not
-recorded.
+with its status, through an injected recorder that must not block (the app passes
+``isocenter.auth.audit.AuditTrail.record``, which queues events for a background writer;
+fhir does not import auth). Only parameter names are kept, never values (values may
+identify people). Requests of an app built without the guard (``FULL_ACCESS``) have no
+one to attribute them to and are not recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isocenter.access import FULL_ACCESS, Access
@@ -91,8 +90,7 @@ class AuditMiddleware:
         finally:
             access = state.get("access")
             if notes and isinstance(access, Access) and access is not FULL_ACCESS:
-                # After the response: the client does not wait for the audit write.
-                await anyio.to_thread.run_sync(self._record, access, notes, status)
+                self._record(access, notes, status)
 
     def _record(self, access: Access, notes: list[AuditNote], status: int) -> None:
         try:
