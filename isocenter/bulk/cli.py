@@ -1,8 +1,9 @@
 """``isocenter worker``: run export jobs in a process of their own.
 
-Any number of these, on this machine or others, share the jobs of one database with the
-server's in-process worker: each takes a job under a lease (``JobStore.claim``), and a job
-whose worker died is taken up by another once the lease runs out.
+With PostgreSQL they take jobs through procrastinate (``isocenter.bulk.queue``); with
+SQLite they poll the jobs table. Either way a job runs under its lease (``JobStore``), so
+any number of workers, and the server's in-process worker, share the jobs of one database,
+and a job whose worker died is taken up by another once the lease runs out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 def worker(database_url: str | None, once: bool) -> None:
     """Run Bulk Data export jobs from the database until stopped."""
     from isocenter.app import fhir_context
+    from isocenter.bulk.queue import QUEUE
     from isocenter.bulk.service import build_bulk_service
     from isocenter.store.engine import make_engine, migrate
 
@@ -34,6 +36,11 @@ def worker(database_url: str | None, once: bool) -> None:
     migrate(engine)
     context = fhir_context(settings, engine)
     service = build_bulk_service(settings, context.store, context.registry)
+    if service.queue is not None:
+        # PostgreSQL: take jobs through procrastinate (isocenter.bulk.queue).
+        log.info("export worker %s taking jobs from the queue", service.worker.worker_id)
+        service.queue.run_worker(queues=[QUEUE], wait=not once, install_signal_handlers=True)
+        return
     if once:
         ran = service.worker.run_pending()
         click.echo(f"ran {ran} export job(s)")

@@ -134,32 +134,38 @@ class JobStore:
 
     def claim(self, worker_id: str) -> Job | None:
         """Take the oldest queued job, or a running one whose worker's lease ran out."""
-        now = now_microseconds()
-        takeable = or_(
-            export_job.c.status == "queued",
-            and_(export_job.c.status == "running", export_job.c.lease_until < now),
-        )
         with self.engine.connect() as conn:
             candidates = list(
                 conn.execute(
                     select(export_job.c.job_id)
-                    .where(takeable)
+                    .where(_takeable(now_microseconds()))
                     .order_by(export_job.c.created_at)
                     .limit(5)
                 ).scalars()
             )
         for job_id in candidates:
-            with self.engine.begin() as conn:
-                taken = conn.execute(
-                    update(export_job)
-                    .where(export_job.c.job_id == job_id, takeable)
-                    .values(
-                        status="running", lease_owner=worker_id, lease_until=now + self.lease
-                    )
-                ).rowcount
-            if taken:
-                return self.load(job_id)
+            job = self.claim_job(job_id, worker_id)
+            if job is not None:
+                return job
         return None
+
+    def claim_job(self, job_id: str, worker_id: str) -> Job | None:
+        """Take this job if it is queued or its lease ran out; None otherwise."""
+        now = now_microseconds()
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(export_job)
+                .where(export_job.c.job_id == job_id, _takeable(now))
+                .values(status="running", lease_owner=worker_id, lease_until=now + self.lease)
+            ).rowcount
+        return self.load(job_id) if taken else None
+
+    def running_elsewhere(self, job_id: str) -> bool:
+        with self.engine.connect() as conn:
+            status = conn.execute(
+                select(export_job.c.status).where(export_job.c.job_id == job_id)
+            ).scalar()
+        return status == "running"
 
     def renew(self, job_id: str, worker_id: str, progress: str) -> bool:
         """Extend the lease; False when the job was cancelled or taken by another worker."""
@@ -255,6 +261,13 @@ def _client(client_id: str | None) -> Any:
     if client_id is None:
         return export_job.c.client_id.is_(None)
     return export_job.c.client_id == client_id
+
+
+def _takeable(now: int) -> Any:
+    return or_(
+        export_job.c.status == "queued",
+        and_(export_job.c.status == "running", export_job.c.lease_until < now),
+    )
 
 
 def _held(job_id: str, worker_id: str) -> Any:

@@ -58,6 +58,7 @@ async def kick_off(request: Request) -> Response:
         transaction_time,
         max_active=service.settings.export_max_jobs_per_client,
     )
+    await run_in_threadpool(service.defer, job_id)
     _wake(service)
     location = status_url(service.settings.fhir_base_url, job_id)
     outcome = _information(f"export started; poll {location}")

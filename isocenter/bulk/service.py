@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import procrastinate
 from sqlalchemy import Engine
 
 from isocenter.bulk.exporter import Exporter
 from isocenter.bulk.jobs import JobStore
 from isocenter.bulk.kickoff import PlanBuilder
+from isocenter.bulk.queue import EXPORT_TASK, queue_app
 from isocenter.bulk.storage import Storage, storage_for
 from isocenter.bulk.worker import Worker
 from isocenter.config import Settings
@@ -27,6 +29,16 @@ class BulkService:
     exporter: Exporter
     worker: Worker
     plans: PlanBuilder
+    # With PostgreSQL: the task queue that ``isocenter worker`` processes take jobs from.
+    queue: procrastinate.App | None = None
+
+    def defer(self, job_id: str) -> None:
+        """Queue the job's task for worker processes (PostgreSQL only)."""
+        if self.queue is None:
+            return
+        with self.queue.open():
+            task: Any = self.queue.tasks[EXPORT_TASK]
+            task.configure(queueing_lock=job_id).defer(job_id=job_id)
 
 
 def build_bulk_service(settings: Settings, store: Store, registry: Registry) -> BulkService:
@@ -50,4 +62,8 @@ def build_bulk_service(settings: Settings, store: Store, registry: Registry) -> 
     plans = PlanBuilder(
         registry.resource_types(), exporter.check_query, read_group, settings.fhir_base_url
     )
-    return BulkService(settings, store, jobs, storage, exporter, worker, plans)
+    queue = None
+    if engine.dialect.name == "postgresql":
+        url = engine.url.render_as_string(hide_password=False)
+        queue = queue_app(url, worker)
+    return BulkService(settings, store, jobs, storage, exporter, worker, plans, queue)

@@ -51,7 +51,7 @@ class Worker:
             job = self.jobs.claim(self.worker_id)
             if job is None:
                 return ran
-            self._run(job.job_id)
+            self.run_claimed(job.job_id)
             ran += 1
         return ran
 
@@ -91,7 +91,8 @@ class Worker:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def _run(self, job_id: str) -> None:
+    def run_claimed(self, job_id: str) -> None:
+        """Run a job this worker holds the lease of, and record how it ended."""
         job = self.jobs.load(job_id)
         try:
             self.exporter.run(job, self.worker_id)
