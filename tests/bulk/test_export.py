@@ -190,6 +190,16 @@ def test_resources_written_after_kick_off_wait_for_the_next_export(
     assert [r["id"] for r in resources(http, token, later)] == ["late"]
 
 
+def test_until_leaves_out_resources_updated_after_it(
+    app: Starlette, http: Http, service: BulkService, token: str, loaded: list[str]
+) -> None:
+    until = to_instant(time.time_ns() // 1000)
+    time.sleep(0.01)
+    add(app, {"resourceType": "Patient", "id": "after-until", "active": True})
+    document = export(http, service, token, params={"_type": "Patient", "_until": until})
+    assert {r["id"] for r in resources(http, token, document)} == set(loaded)
+
+
 def test_transaction_time_is_the_kick_off_time(
     http: Http, service: BulkService, token: str, loaded: list[str]
 ) -> None:
