@@ -82,7 +82,7 @@ class ObjectStorage:
     """``s3://bucket/prefix`` through fsspec/s3fs (any S3-compatible endpoint)."""
 
     def __init__(self, url: str, endpoint_url: str = "") -> None:
-        import fsspec
+        import fsspec  # type: ignore[import-untyped]
 
         options: dict[str, Any] = {}
         if endpoint_url:

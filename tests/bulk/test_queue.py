@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 
 from isocenter.bulk.queue import QUEUE, LeaseHeld, run_job
 from isocenter.bulk.service import BulkService
+from isocenter.store.schema import export_job
 from tests.bulk.conftest import Http
 from tests.bulk.exports import kick_off, manifest
 
@@ -53,3 +56,28 @@ def test_a_task_waits_while_another_worker_holds_the_lease(
     with pytest.raises(LeaseHeld):
         run_job(service.worker, job_id)
     assert service.jobs.load(job_id).status == "running"
+
+
+def test_the_periodic_task_retries_stalled_tasks_and_sweeps_expired_jobs(
+    postgres_only: None,
+    engine: Engine,
+    http: Http,
+    service: BulkService,
+    token: str,
+) -> None:
+    status_url = kick_off(http, token, params={"_type": "Patient"})
+    job_id = status_url.rsplit("/", 1)[1]
+    service.worker.run_pending()
+    with engine.begin() as conn:
+        conn.execute(update(export_job).values(expires_at=1))
+    assert service.queue is not None
+    periodic = service.queue.tasks["isocenter.retry-stalled"]
+
+    async def run() -> None:
+        assert service.queue is not None
+        async with service.queue.open_async():
+            await periodic.func(timestamp=0)
+
+    asyncio.run(run())
+    assert http.request("GET", status_url, token).status_code == 404
+    assert not (service.storage.root / job_id).exists()
