@@ -52,8 +52,9 @@ def py_spy() -> str:
 
 
 def record_command(command: list[str], output: Path, timeout_seconds: float) -> None:
-    """Run ``command`` under py-spy to its end."""
-    profiler = [py_spy(), "record", "--format", "raw", "--rate", "200", "-o", str(output), "--"]
+    """Run ``command`` under py-spy to its end, its worker processes included."""
+    profiler = [py_spy(), "record", "--subprocesses", "--format", "raw", "--rate", "200"]
+    profiler += ["-o", str(output), "--"]
     subprocess.run(
         [*profiler, *command], capture_output=True, timeout=timeout_seconds, check=False
     )
