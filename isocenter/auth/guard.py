@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from isocenter.access import FULL_ACCESS
 from isocenter.auth.keys import SigningKeys
 from isocenter.auth.revocation import RevocationList
-from isocenter.auth.tokens import InvalidToken, verify_access_token
+from isocenter.auth.tokens import InvalidToken, VerifiedTokens
 from isocenter.outcomes import OperationOutcomeError
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class GuardMiddleware:
         self.keys = keys
         self.revocations = revocations
         self.realm = realm
+        self.verified = VerifiedTokens()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _guarded(scope):
@@ -48,9 +49,10 @@ class GuardMiddleware:
             await self._refuse(send, "a bearer access token is required", None)
             return
         try:
-            # Signature and claims are checked in memory against cached keys; the
-            # revocation list is a set reread at most once a second, not per request.
-            access = verify_access_token(self.keys, self.revocations, token)
+            # Signature and claims are checked in memory against cached keys (and once
+            # per token a minute); the revocation list is a set reread at most once a
+            # second, not per request.
+            access = self.verified.verify(self.keys, self.revocations, token)
         except InvalidToken as exc:
             log.debug("refused a bearer token: %s", exc)
             await self._refuse(send, "the access token is not valid", "invalid_token")

@@ -68,6 +68,8 @@ class SigningKeys:
         self._current_read_at = 0.0
         self._public: dict[str, SigningKey] = {}
         self._public_read_at = float("-inf")
+        # Counts rotations in this process, so caches of verified tokens start over.
+        self.generation = 0
 
     def current(self) -> SigningKey:
         """The key to sign with; generated and stored on first use."""
@@ -96,6 +98,7 @@ class SigningKeys:
                 .values(retired_at=now, publish_until=now + keep_seconds * 1_000_000)
             )
         with self._lock:
+            self.generation += 1
             self._public, self._public_read_at = {}, float("-inf")
             self._current = self._generate()
             self._current_read_at = time.monotonic()

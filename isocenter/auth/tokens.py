@@ -9,8 +9,11 @@ are refused before any claim is looked at. The revocation list is consulted last
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from joserfc import jws, jwt
@@ -111,13 +114,60 @@ def issue_id_token(
 
 def verify_access_token(keys: SigningKeys, revocations: RevocationList, token: str) -> Access:
     """The ``Access`` a bearer token grants; raises ``InvalidToken`` for any flaw."""
+    return _verified(keys, revocations, token)[0]
+
+
+def _verified(
+    keys: SigningKeys, revocations: RevocationList, token: str
+) -> tuple[Access, float]:
     claims = decode(keys, token, audience=keys.audience)
     for name in ("jti", "client_id", "scope", "sub"):
         if not isinstance(claims.get(name), str):
             raise InvalidToken(f"claim {name!r} missing")
     if revocations.is_revoked(claims["jti"]):
         raise InvalidToken("token revoked")
-    return access_from_claims(keys, claims)
+    return access_from_claims(keys, claims), float(claims["exp"])
+
+
+class VerifiedTokens:
+    """Bearer tokens already verified, so an app's next request skips the signature check.
+
+    The RSA verification was the largest share of a read's server time. A cached token is
+    still refused once it expires or is revoked (the revocation list is asked on every
+    request); it is verified afresh after any key rotation in this process and after
+    ``recheck_seconds``, so a key withdrawn in another process stops its tokens here
+    about as soon as this process rereads its keys.
+    Entries are keyed by the token's SHA-256 digest; the oldest go first past
+    ``max_entries``.
+    """
+
+    def __init__(self, *, max_entries: int = 10_000, recheck_seconds: float = 60.0) -> None:
+        self.max_entries = max_entries
+        self.recheck_seconds = recheck_seconds
+        self._entries: OrderedDict[bytes, tuple[Access, float, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, keys: SigningKeys, revocations: RevocationList, token: str) -> Access:
+        digest = hashlib.sha256(token.encode()).digest()
+        now = time.time()
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is not None and now < entry[1] and entry[2] == keys.generation:
+            access = entry[0]
+            if access.jti is not None and revocations.is_revoked(access.jti):
+                raise InvalidToken("token revoked")
+            return access
+        access, expires_at = _verified(keys, revocations, token)
+        with self._lock:
+            recheck_at = min(expires_at, now + self.recheck_seconds)
+            self._entries[digest] = (access, recheck_at, keys.generation)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return access
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def decode(keys: SigningKeys, token: str, *, audience: str) -> dict[str, Any]:

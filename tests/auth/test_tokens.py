@@ -290,3 +290,46 @@ def test_an_id_token_carries_the_oidc_claims_and_verifies_against_the_jwks(
     assert claims["auth_time"] == 1_700_000_000
     assert claims["fhirUser"] == FHIR_BASE + "/Patient/p1"
     assert claims["exp"] > claims["iat"]
+
+
+class TestVerifiedTokens:
+    """The guard's cache of verified tokens never outlives what made them valid."""
+
+    def _token(self, keys: Any) -> str:
+        from isocenter.auth.tokens import issue_access_token
+
+        token, _, _ = issue_access_token(
+            keys,
+            client_id="app",
+            username=None,
+            scope="system/*.read",
+            patient=None,
+            encounter=None,
+            fhir_user=None,
+            authorization_id=None,
+        )
+        return token
+
+    def test_a_revoked_token_is_refused_though_cached(self, keys: Any, engine: Any) -> None:
+        from isocenter.auth.revocation import RevocationList
+        from isocenter.auth.tokens import InvalidToken, VerifiedTokens
+
+        revocations = RevocationList(engine)
+        cache = VerifiedTokens()
+        token = self._token(keys)
+        access = cache.verify(keys, revocations, token)
+        revocations.revoke(access.jti, 2**40)
+        with pytest.raises(InvalidToken):
+            cache.verify(keys, revocations, token)
+
+    def test_a_withdrawn_key_stops_cached_tokens_at_once(self, keys: Any, engine: Any) -> None:
+        from isocenter.auth.revocation import RevocationList
+        from isocenter.auth.tokens import InvalidToken, VerifiedTokens
+
+        revocations = RevocationList(engine)
+        cache = VerifiedTokens()
+        token = self._token(keys)
+        cache.verify(keys, revocations, token)
+        keys.rotate(compromised=True)
+        with pytest.raises(InvalidToken):
+            cache.verify(keys, revocations, token)
