@@ -30,11 +30,11 @@ _KINDS: dict[str, tuple[type, ...]] = {
 }
 
 
-def unsupported_media_type(content_type: str) -> OperationOutcomeError:
+def unsupported_media_type(
+    content_type: str, expected: str = "application/fhir+json"
+) -> OperationOutcomeError:
     return OperationOutcomeError(
-        415,
-        "not-supported",
-        f"request body must be application/fhir+json, not {content_type!r}",
+        415, "not-supported", f"request body must be {expected}, not {content_type!r}"
     )
 
 
@@ -48,7 +48,10 @@ def check_id(id: str) -> str:
 def check_media_type(content_type: str | None, accepted: set[str] = _JSON_MEDIA_TYPES) -> None:
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type not in accepted:
-        raise unsupported_media_type(content_type or "none")
+        expected = " or ".join(
+            sorted(accepted, key=lambda name: name != "application/fhir+json")
+        )
+        raise unsupported_media_type(content_type or "none", expected)
 
 
 def parse_json(body: bytes) -> dict[str, Any]:

@@ -108,8 +108,9 @@ def update(call: Call) -> Response:
     require(call, resource_type, "u", id)
     resource = parse_resource(call.header("content-type"), call.body, resource_type)
     if resource.get("id") != id:
+        given = "missing" if resource.get("id") is None else repr(resource.get("id"))
         raise invalid(
-            f"the resource's id {resource.get('id')!r} must equal the URL's id {id!r}",
+            f"the resource's id ({given}) must equal the URL's id {id!r}",
             expression=[f"{resource_type}.id"],
         )
     expected = _expected_version(call.header("if-match"))

@@ -76,6 +76,8 @@ def test_post_search_needs_a_form_body(client: Client) -> None:
         "/fhir/Patient/_search", content=b"{}", headers={"Content-Type": "application/json"}
     )
     assert_outcome(response, 415, "not-supported")
+    # The answer names the media type that is wanted, not the one that was sent.
+    assert "application/x-www-form-urlencoded" in response.json()["issue"][0]["diagnostics"]
 
 
 def test_include_entries_have_mode_include(client: Client) -> None:
