@@ -44,6 +44,8 @@ def open_engine(database_url: str | None) -> Engine:
     """The database of the settings (migrated, so a fresh one works too)."""
     settings = load_settings().with_overrides(database_url=database_url)
     engine = make_engine(settings.resolved_database_url())
+    # Closed with the command: pooled connections left to the garbage collector stay open.
+    click.get_current_context().call_on_close(engine.dispose)
     migrate(engine)
     return engine
 

@@ -33,6 +33,8 @@ def worker(database_url: str | None, once: bool) -> None:
         raise click.UsageError(str(exc)) from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     engine = make_engine(settings.resolved_database_url())
+    # Closed with the command: pooled connections left to the garbage collector stay open.
+    click.get_current_context().call_on_close(engine.dispose)
     migrate(engine)
     context = fhir_context(settings, engine)
     service = build_bulk_service(settings, context.store, context.registry)
