@@ -6,7 +6,6 @@ browser, for the admin and EHR tests. Signing in goes through the real ``/auth/s
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import re
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from isocenter.auth import clients as clients_module
 from isocenter.auth import users as users_module
 from isocenter.auth.server import AuthServer
 from isocenter.config import Settings
+from tests.asgi_client import BlockingClient
 
 # argon2 at its lightest: these tests check the pages, not the hash's cost.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -32,37 +32,11 @@ FHIR_BASE = BASE_URL + "/fhir"
 PASSWORD = "correct horse battery"
 
 
-class Web:
-    """A blocking httpx client on the app's ASGI transport; cookies kept, no redirects."""
+class Web(BlockingClient):
+    """The site as a browser sees it, at BASE_URL; cookies kept, no redirects."""
 
     def __init__(self, app: Starlette, portal: Any) -> None:
-        transport = httpx.ASGITransport(app=app)
-        self._client = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
-        self._portal = portal
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        call = functools.partial(self._client.request, method, url, **kwargs)
-        response: httpx.Response = self._portal.call(call)
-        return response
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", url, **kwargs)
-
-    def put(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("PUT", url, **kwargs)
-
-    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("DELETE", url, **kwargs)
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._client.cookies
-
-    def close(self) -> None:
-        self._portal.call(self._client.aclose)
+        super().__init__(app, portal, base_url=BASE_URL)
 
 
 def settings(**overrides: Any) -> Settings:

@@ -7,7 +7,6 @@ fixtures in ``__all__``) and import the helpers by name.
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from isocenter.auth import users as users_module
 from isocenter.auth.browser import Browser, browser
 from isocenter.auth.clients import App
 from isocenter.config import Settings
+from tests.asgi_client import BlockingClient
 
 __all__ = ["app", "confidential_app", "parts", "portal", "public_app", "users", "web"]
 
@@ -66,31 +66,11 @@ PATIENTS = [
 ]
 
 
-class Browser_:
-    """A blocking httpx client on the app's ASGI transport that keeps cookies like a browser."""
+class Browser_(BlockingClient):
+    """The authorization server as a browser sees it, at BASE_URL; cookies kept."""
 
     def __init__(self, app: Starlette, portal: Any) -> None:
-        transport = httpx.ASGITransport(app=app)
-        self._client = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
-        self._portal = portal
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        call = functools.partial(self._client.request, method, url, **kwargs)
-        response: httpx.Response = self._portal.call(call)
-        return response
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", url, **kwargs)
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._client.cookies
-
-    def close(self) -> None:
-        self._portal.call(self._client.aclose)
+        super().__init__(app, portal, base_url=BASE_URL)
 
 
 def settings(**overrides: Any) -> Settings:

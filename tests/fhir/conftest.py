@@ -6,7 +6,6 @@ blocking portal), so tests read top to bottom while the app runs as it does unde
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,39 +17,18 @@ from starlette.applications import Starlette
 
 from isocenter.app import create_app
 from isocenter.config import Settings
+from tests.asgi_client import BlockingClient
 
 BASE_URL = "https://fhir.example.org"
 FHIR_BASE = BASE_URL + "/fhir"
 FHIR_JSON = "application/fhir+json"
 
 
-class Client:
-    """A blocking facade over ``httpx.AsyncClient`` on an ``ASGITransport``."""
+class Client(BlockingClient):
+    """The FHIR API on http://testserver, as the tests call it."""
 
     def __init__(self, app: Starlette, portal: Any, *, raise_app_exceptions: bool = True):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
-        self._client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-        self._portal = portal
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        call = functools.partial(self._client.request, method, url, **kwargs)
-        response: httpx.Response = self._portal.call(call)
-        return response
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", url, **kwargs)
-
-    def put(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("PUT", url, **kwargs)
-
-    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("DELETE", url, **kwargs)
-
-    def close(self) -> None:
-        self._portal.call(self._client.aclose)
+        super().__init__(app, portal, raise_app_exceptions=raise_app_exceptions)
 
 
 def settings(**overrides: Any) -> Settings:
