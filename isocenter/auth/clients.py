@@ -35,6 +35,15 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+def new_client_id() -> str:
+    """A random client id (144 bits) that never starts with '-', which a command line
+    would read as an option (`isocenter apps rotate-secret -6f...`)."""
+    while True:
+        client_id = secrets.token_urlsafe(18)
+        if not client_id.startswith("-"):
+            return client_id
+
+
 class AppRegistrationError(ValueError):
     """A registration that Isocenter refuses (message says which field and why)."""
 
@@ -105,7 +114,7 @@ class Apps:
         now = now_microseconds()
         secret = secrets.token_urlsafe(32) if client_type == "confidential-symmetric" else None
         app = App(
-            client_id=secrets.token_urlsafe(18),
+            client_id=new_client_id(),
             name=name.strip(),
             client_type=client_type,
             redirect_uris=tuple(redirect_uris),

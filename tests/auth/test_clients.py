@@ -263,3 +263,10 @@ def test_list_and_delete(apps: Apps) -> None:
     assert [a.client_id for a in apps.list()] == [second.client_id]
     with pytest.raises(KeyError):
         apps.delete(first.client_id)
+
+
+def test_client_ids_never_start_with_a_dash() -> None:
+    """A leading '-' made `isocenter apps rotate-secret ID` read the id as an option."""
+    from isocenter.auth.clients import new_client_id
+
+    assert not any(new_client_id().startswith("-") for _ in range(2000))
